@@ -210,3 +210,56 @@ def compare_layers(models, quantity="flops", log=True, ax=None):
 
 
 __all__ += ["compare_layers"]
+
+
+def storage_by_sparsity(shape, sparsities=None, ax=None, seed=0):
+    """Bytes of one weight array stored densely and in CSR, against its sparsity.
+
+    Random normal weights of ``shape`` are pruned by magnitude to each sparsity
+    (:func:`efficientnn.pruning.magnitude_mask`) and measured with
+    :func:`efficientnn.pruning.dense_bytes` and :func:`efficientnn.pruning.csr_bytes`. The dense
+    size never changes; CSR pays 8 bytes per kept weight (value and column index), so it is
+    smaller only once more than about half of the weights are zero.
+
+    Parameters
+    ----------
+    shape : tuple of int, e.g. a dense layer's (inputs, units) or a conv's (kh, kw, Cin, Cout)
+    sparsities : list of float in [0, 1), default 0, 0.1, ..., 0.9, 0.95 and 0.99
+    ax : matplotlib Axes, optional
+    seed : int, seed of the random weights
+
+    Example
+    -------
+    >>> fig = storage_by_sparsity((2880, 128))
+    >>> fig.axes[0].get_xlabel()
+    'sparsity (% of weights removed)'
+    """
+    from .pruning import csr_bytes, dense_bytes, magnitude_mask
+
+    plt = _plt()
+    sparsities = [i / 10 for i in range(10)] + [0.95, 0.99] if sparsities is None else list(sparsities)
+    if not sparsities:
+        raise ValueError("sparsities is empty: give at least one sparsity.")
+    w = np.random.default_rng(seed).standard_normal(tuple(shape)).astype(np.float32)
+    csr = [csr_bytes(w * magnitude_mask(w, s)) for s in sparsities]
+    dense = dense_bytes(w)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    else:
+        fig = ax.figure
+    xs = [100 * s for s in sparsities]
+    csr_mb, dense_mb = np.array(csr) / 1e6, np.full(len(xs), dense / 1e6)
+    ax.plot(xs, dense_mb, color="grey", label="dense (float32)")
+    ax.plot(xs, csr_mb, "o-", color="tab:blue", ms=3, label="CSR (float32 values, int32 indices)")
+    ax.fill_between(xs, csr_mb, dense_mb, where=csr_mb < dense_mb, interpolate=True, color="tab:green", alpha=0.15,
+                    label="CSR saves memory")
+    ax.set_xlabel("sparsity (% of weights removed)")
+    ax.set_ylabel("megabytes (10^6 bytes)")
+    ax.set_title(f"storing a {'x'.join(map(str, shape))} weight array", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+__all__ += ["storage_by_sparsity"]

@@ -1,0 +1,149 @@
+"""The course gradebook: merging per-submission results into it, exporting it.
+
+Each submission is graded into a private copy of a template gradebook (see
+:mod:`autograder.worker`); only the parent process writes the course
+gradebook, one submission at a time, so parallel grading never has two
+writers on one SQLite file.
+"""
+from __future__ import annotations
+
+import csv
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+#: nbgrader export's columns, in its order, then the grader's explanation.
+COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
+           "email", "raw_score", "late_submission_penalty", "score", "max_score", "note"]
+
+
+@contextmanager
+def _open(db: Path):
+    from nbgrader.api import Gradebook
+    from sqlalchemy.exc import SAWarning
+
+    with warnings.catch_warnings():
+        # nbgrader's add_submission trips SQLAlchemy's autoflush warnings; harmless.
+        warnings.simplefilter("ignore", SAWarning)
+        with Gradebook(f"sqlite:///{db}", "") as gb:
+            yield gb
+
+
+def merge(course_db: Path, assignment: str, student: str, job_db: Path | None,
+          timestamp: str | None = None) -> None:
+    """Copy one student's automatic scores for ``assignment`` into the course gradebook.
+
+    With ``job_db`` None (or holding no submission) every grade becomes 0: the
+    submission could not be run. Manual scores and flags already in the course
+    gradebook are kept, as nbgrader's own autograde keeps them.
+    """
+    from nbgrader.api import MissingEntry
+
+    source = None
+    with _open(course_db) as gb:
+        if job_db is not None:
+            with _open(job_db) as jb:
+                try:
+                    sub = jb.find_submission(assignment, student)
+                except MissingEntry:
+                    pass
+                else:
+                    source = {
+                        "timestamp": sub.timestamp,
+                        "grades": {(g.notebook.name, g.name): (g.auto_score, g.needs_manual_grade)
+                                   for nb in sub.notebooks for g in nb.grades},
+                        "comments": {(c.notebook.name, c.name): c.auto_comment
+                                     for nb in sub.notebooks for c in nb.comments},
+                        "penalty": {nb.name: nb.late_submission_penalty for nb in sub.notebooks},
+                    }
+        gb.update_or_create_student(student)
+        stamp = source["timestamp"] if source and source["timestamp"] else _parse_time(timestamp)
+        sub = gb.update_or_create_submission(assignment, student, **({"timestamp": stamp} if stamp else {}))
+        for nb in sub.notebooks:
+            for grade in nb.grades:
+                auto, manual = (source or {}).get("grades", {}).get((nb.name, grade.name), (0.0, False))
+                grade.auto_score = 0.0 if source is None else auto
+                grade.needs_manual_grade = False if source is None else manual
+            for comment in nb.comments:
+                comment.auto_comment = (source or {}).get("comments", {}).get((nb.name, comment.name))
+            nb.late_submission_penalty = (source or {}).get("penalty", {}).get(nb.name)
+        gb.db.commit()
+
+
+def _parse_time(text: str | None):
+    """A timestamp.txt value as nbgrader reads it, or None if it cannot be read."""
+    from nbgrader.utils import parse_utc
+
+    try:
+        return parse_utc(text) if text else None
+    except (ValueError, OverflowError):
+        return None
+
+
+def copy_duedates(course_db: Path, template: Path) -> None:
+    """Give the template the due dates set in the course gradebook.
+
+    The template is rebuilt from source/ on every run, so a due date an
+    instructor set (``nbgrader db assignment add A --duedate=...``) lives only
+    in the course gradebook; nbgrader's late-penalty step reads it from the
+    gradebook a submission is graded in.
+    """
+    from nbgrader.api import MissingEntry
+
+    with _open(course_db) as gb:
+        dates = {a.name: a.duedate for a in gb.assignments if a.duedate is not None}
+    if not dates:
+        return
+    with _open(template) as gb:
+        for name, date in dates.items():
+            try:
+                gb.find_assignment(name).duedate = date
+            except MissingEntry:
+                continue
+        gb.db.commit()
+
+
+def rows(course_db: Path, notes: dict[tuple[str, str], str]) -> list[dict]:
+    """One row per assignment and student, as nbgrader export writes them, plus ``note``.
+
+    ``notes`` maps (assignment, student) to the explanation shown in ``note``.
+    A student without a submission scores 0, as in nbgrader export.
+    """
+    from nbgrader.api import MissingEntry
+
+    out = []
+    with _open(course_db) as gb:
+        for assignment in gb.assignments:
+            for student in gb.students:
+                row = {
+                    "assignment": assignment.name, "duedate": assignment.duedate,
+                    "student_id": student.id, "last_name": student.last_name,
+                    "first_name": student.first_name, "email": student.email,
+                    "max_score": assignment.max_score,
+                    "note": notes.get((assignment.name, student.id), ""),
+                }
+                try:
+                    sub = gb.find_submission(assignment.name, student.id)
+                except MissingEntry:
+                    row.update(timestamp=None, raw_score=0.0, late_submission_penalty=0.0, score=0.0)
+                    row["note"] = row["note"] or "no submission"
+                else:
+                    penalty = sub.late_submission_penalty
+                    row.update(timestamp=sub.timestamp, raw_score=sub.score,
+                               late_submission_penalty=penalty,
+                               score=max(0.0, sub.score - penalty))
+                    late = sub.total_seconds_late or 0
+                    if late > 0:
+                        row["note"] = "; ".join(filter(None, [row["note"], f"late by {late / 3600:.1f} h"]))
+                    if sub.needs_manual_grade and "manual" not in row["note"]:
+                        row["note"] = "; ".join(filter(None, [row["note"], "needs manual grading"]))
+                out.append({k: ("" if v is None else str(v)) for k, v in row.items()})
+    return out
+
+
+def write_csv(path: Path, table: list[dict]) -> None:
+    """Write rows from :func:`rows` as CSV with nbgrader's columns plus ``note``."""
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(table)
