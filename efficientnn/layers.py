@@ -22,6 +22,7 @@ Example
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from . import shapes
 
@@ -57,17 +58,17 @@ def im2col(x, kernel_size, stride=1, padding=(0, 0), pad_value=0.0):
     """
     kh, kw = kernel_size
     ph, pw = padding
-    n, h, w, c = x.shape
-    ho = (h + 2 * ph - kh) // stride + 1
-    wo = (w + 2 * pw - kw) // stride + 1
     if ph or pw:
         x = np.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)), constant_values=pad_value)
-    cols = np.empty((n, ho, wo, kh, kw, c), dtype=x.dtype)
-    # kh*kw strided copies of whole planes: each copy moves contiguous runs of C values.
-    for i in range(kh):
-        for j in range(kw):
-            cols[:, :, :, i, j, :] = x[:, i : i + stride * ho : stride, j : j + stride * wo : stride, :]
-    return cols
+    x = np.ascontiguousarray(x)
+    n, h, w, c = x.shape
+    ho = (h - kh) // stride + 1
+    wo = (w - kw) // stride + 1
+    sn, sh, sw, sc = x.strides
+    # One window row (kw pixels x C channels) is contiguous in NHWC memory, so a read-only
+    # strided view (N, Ho, Wo, kh, kw*C) covers every window and one copy materialises it.
+    view = as_strided(x, (n, ho, wo, kh, kw * c), (sn, sh * stride, sw * stride, sh, sc), writeable=False)
+    return np.ascontiguousarray(view).reshape(n, ho, wo, kh, kw, c)
 
 
 def col2im(dcols, input_shape, stride=1, padding=(0, 0)):
@@ -90,6 +91,19 @@ def col2im(dcols, input_shape, stride=1, padding=(0, 0)):
         for j in range(kw):
             dx[:, i : i + stride * ho : stride, j : j + stride * wo : stride, :] += dcols[:, :, :, i, j, :]
     return dx[:, ph : ph + h, pw : pw + w, :]
+
+
+# Size of one block of im2col windows in inference (bytes): about a core's L2 cache.
+_IM2COL_BLOCK_BYTES = 2 * 1024 * 1024
+
+
+def _gemm_bias(cols, w2, b):
+    """(N, Ho, Wo, kh, kw, C) windows times (kh*kw*C, F) weights (+ bias) -> (N, Ho, Wo, F)."""
+    n, ho, wo = cols.shape[:3]
+    y = cols.reshape(n * ho * wo, -1) @ w2
+    if b is not None:
+        y += b
+    return y.reshape(n, ho, wo, w2.shape[1])
 
 
 def _he_normal(rng, shape, fan_in):
@@ -220,14 +234,22 @@ class Conv2D(Layer):
 
     def forward(self, x, training=False):
         x = self._check(x)
-        cols = im2col(x, self.kernel_size, self.stride, self.padding)
-        n, ho, wo = cols.shape[:3]
         w2 = self.params["W"].reshape(-1, self.filters)
-        y = cols.reshape(n * ho * wo, -1) @ w2
-        if self.use_bias:
-            y += self.params["b"]
-        self._cache = (x.shape, cols) if training else None
-        return y.reshape(n, ho, wo, self.filters)
+        if training:
+            cols = im2col(x, self.kernel_size, self.stride, self.padding)
+            self._cache = (x.shape, cols)
+            y = _gemm_bias(cols, w2, self.params.get("b"))
+        else:
+            self._cache = None
+            # Inference needs no windows afterwards: make them a few images at a time, so each
+            # block of windows is still in cache when the GEMM reads it.
+            per_image = int(np.prod(self.output_shape[:2])) * w2.shape[0] * x.itemsize
+            step = max(1, _IM2COL_BLOCK_BYTES // per_image)
+            y = np.empty((len(x),) + self.output_shape, dtype=np.result_type(x, w2))
+            for i in range(0, len(x), step):
+                cols = im2col(x[i : i + step], self.kernel_size, self.stride, self.padding)
+                y[i : i + step] = _gemm_bias(cols, w2, self.params.get("b"))
+        return y
 
     def backward(self, dy):
         x_shape, cols = self._cached()
