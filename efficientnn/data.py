@@ -224,7 +224,7 @@ def load_mnist(cache_dir=None, base_url=MNIST_URL, timeout=30, checksums=None):
     Example
     -------
     >>> x_train, y_train, x_test, y_test = load_mnist()   # doctest: +SKIP
-    >>> x_train.shape
+    >>> x_train.shape                                        # doctest: +SKIP
     (60000, 28, 28, 1)
     """
     checksums = dict(MNIST_SHA256 if checksums is None else checksums)
