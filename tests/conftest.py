@@ -3,7 +3,10 @@ import os
 import tempfile
 
 _home = tempfile.mkdtemp(prefix="enn-test-home-")
-os.environ.setdefault("CI", "true")  # also silences OpenVINO telemetry
+# The browser tests must fail, not skip, when CI lacks chromium: remember whether CI set CI=true
+# before we set it ourselves (CI=true is also the switch that silences OpenVINO's telemetry).
+os.environ["ENN_STARTED_IN_CI"] = "1" if os.environ.get("CI", "").lower() == "true" else "0"
+os.environ.setdefault("CI", "true")
 for var, sub in [("JUPYTER_CONFIG_DIR", "jupyter-config"), ("JUPYTER_DATA_DIR", "jupyter-data"),
                  ("JUPYTER_RUNTIME_DIR", "jupyter-runtime"), ("IPYTHONDIR", "ipython"),
                  ("MPLCONFIGDIR", "matplotlib")]:
