@@ -3,7 +3,8 @@
 ``python -m autograder`` has three commands:
 
 ``release``   regenerate release/<a>/ from source/<a>/ (``--check`` compares only);
-``grade``     autograde a class, one limited process per submission, then write
+``grade``     autograde a class, one limited process and one sandboxed kernel per
+              submission, re-check the scores outside the kernel, then write
               feedback pages, the gradebook and grades.csv;
 ``validate``  run a student's notebook and give a clear pass/fail verdict.
 

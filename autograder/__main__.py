@@ -15,6 +15,7 @@ examples:
   python -m autograder release --check         exit 1 if release/ is stale
   python -m autograder grade --example         grade the example class into course/
   python -m autograder grade course/submitted --workers 2
+  python -m autograder grade --db postgresql://grader@dbhost/course --workers 4
   python -m autograder validate release/a1/a1.ipynb
 """
 
@@ -61,6 +62,13 @@ def parser() -> argparse.ArgumentParser:
                    help=f"seconds for one whole submission (default {SUBMISSION_TIMEOUT_S})")
     g.add_argument("--memory-limit", type=_positive, default=MEMORY_LIMIT_MB, metavar="MB",
                    help=f"address space per submission in MB, 0 for none (default {MEMORY_LIMIT_MB})")
+    g.add_argument("--db", metavar="URL",
+                   help="the course gradebook: a SQLite file or a database URL nbgrader accepts as db_url, "
+                        "e.g. postgresql://grader@dbhost/course (default: COURSE/gradebook.db)")
+    g.add_argument("--sandbox", choices=("auto", "root", "user", "off"), default="auto",
+                   help="how each grading kernel is isolated: root (namespaces and an unprivileged uid; "
+                        "needs root), user (unprivileged user namespaces), off; auto picks the strongest "
+                        "that works and warns if it is weaker than root (default auto)")
     g.add_argument("--strict-names", action="store_true",
                    help="score a renamed notebook 0 instead of grading it under the released name")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -120,7 +128,7 @@ def _grade(root: Path, args) -> int:
     outcomes, table, warnings = grade(submissions, course, root / "source", workers=args.workers or _cores(),
                                       limits=limits, students=args.student, assignments=args.assignment,
                                       strict_names=args.strict_names, progress=not args.no_progress,
-                                      keep_temp=args.keep_temp)
+                                      keep_temp=args.keep_temp, db=args.db, sandbox=args.sandbox)
     elapsed = time.monotonic() - start
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -133,6 +141,7 @@ def _grade(root: Path, args) -> int:
     if slowest:
         print("slowest: " + ", ".join(f"{o.job.student}/{o.job.assignment} {o.seconds:.1f} s" for o in slowest))
     print(f"grades: {course / 'grades.csv'}\nfeedback: {course / 'feedback'}\nlogs: {course / 'logs'}")
+    print(f"gradebook: {args.db or course / 'gradebook.db'}")
     return 0
 
 

@@ -10,10 +10,16 @@ Process model
    course folder that holds that submission only, with a private copy of the
    template gradebook. The process and the kernel it starts are capped in
    address space (RLIMIT_AS) and the whole submission in wall-clock time; on
-   timeout every process of that job is killed.
+   timeout every process of that job is killed. Before nbgrader sees the
+   notebook its graded cells are put back in their released form
+   (:mod:`autograder.structure`); the kernel runs in a sandbox that hides the
+   course, the gradebooks and the other submissions (:mod:`autograder.sandbox`);
+   after it exits, the worker re-checks the graded cells in its own clean
+   interpreter (:mod:`autograder.audit`).
 3. ``workers`` submissions run at once (a thread pool that waits on the
-   processes). The parent alone writes the course gradebook, merging one
-   finished submission at a time, then writes grades.csv.
+   processes). The parent alone writes the course gradebook (a SQLite file or
+   any database URL), merging one finished submission at a time and waiting
+   while another program holds it, then writes grades.csv.
 
 A submission that cannot be graded (no notebook, damaged or empty file, dead
 kernel, time or memory exhausted) scores 0 with a note saying why; no
@@ -37,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import gradebook
-from autograder.settings import (CELL_TIMEOUT_S, IGNORED, MEMORY_LIMIT_MB, SUBMISSION_TIMEOUT_S,
+from autograder.settings import (CELL_TIMEOUT_S, IGNORED, MEMORY_LIMIT_MB, PACKAGE, SUBMISSION_TIMEOUT_S,
                                  GradingError, assignments_in, notebooks_of, subprocess_env)
 
 NOTES_FILE = "grading-notes.json"
@@ -151,21 +157,34 @@ def run_worker(command: str, spec: dict, workdir: Path, timeout_s: float, thread
     return result, code, timed_out
 
 
-def prepare(source: Path, assignments: list[str], course_db: Path, tmp: Path) -> Path:
+def prepare(source: Path, assignments: list[str], course_db, tmp: Path) -> Path:
     """Build the template gradebook for ``assignments`` and update the course one.
 
-    Returns the template's path. Raises GradingError when nbgrader rejects a
+    ``course_db`` is the course gradebook: a SQLite path or a database URL.
+    Returns the template's path; the released notebooks are left in
+    ``tmp/prepare/release/<a>/``. Raises GradingError when nbgrader rejects a
     source notebook or the course gradebook.
     """
     root = tmp / "prepare"
     for a in assignments:
         shutil.copytree(source / a, root / "source" / a, ignore=shutil.ignore_patterns(*IGNORED))
     template = tmp / "template.db"
-    course_db.parent.mkdir(parents=True, exist_ok=True)
-    fresh = not course_db.exists()
+    local = gradebook.is_sqlite_file(course_db)
+    if local:
+        course_db = gradebook.sqlite_path(course_db)
+        course_db.parent.mkdir(parents=True, exist_ok=True)
+    fresh = local and not course_db.exists()
     dbs = [template] if fresh else [template, course_db]
     spec = {"root": str(root), "dbs": [str(db) for db in dbs], "assignments": assignments}
     result, code, timed_out = run_worker("generate", spec, tmp / "prepare-job", timeout_s=600)
+    deadline = time.monotonic() + gradebook.LOCK_WAIT_S
+    while (result is not None and not result["ok"] and not fresh and time.monotonic() < deadline
+           and any("database is locked" in log for log in result.get("errors", {}).values())):
+        # Another program (a formgrader, an nbgrader command) holds the course gradebook; the
+        # template is done, so only the course gradebook is tried again.
+        time.sleep(2)
+        spec["dbs"] = [str(course_db)]
+        result, code, timed_out = run_worker("generate", spec, tmp / "prepare-job", timeout_s=600)
     if result is None or not result["ok"]:
         detail = "\n".join(f"--- {a}\n{log}" for a, log in (result or {}).get("errors", {}).items())
         if result is None:
@@ -206,14 +225,16 @@ def _read_notes(course: Path) -> dict:
 
 def grade(submissions: Path, course: Path, source: Path, workers: int = 1, limits: Limits | None = None,
           students=None, assignments=None, strict_names: bool = False, progress: bool = True,
-          keep_temp: bool = False):
+          keep_temp: bool = False, db=None, sandbox: str = "auto"):
     """Grade every submission in ``submissions`` into the course folder ``course``.
 
     Writes ``course/submitted`` (a copy, when ``submissions`` is elsewhere),
     ``autograded/``, ``feedback/<student>/<assignment>/<notebook>.html``,
-    ``gradebook.db``, ``grades.csv``, ``grading-notes.json`` and
-    ``logs/<assignment>/<student>.log``. Returns (outcomes, csv rows,
-    warnings).
+    the gradebook (``db``: a path or a database URL, default
+    ``course/gradebook.db``), ``grades.csv``, ``grading-notes.json`` and
+    ``logs/<assignment>/<student>.log``. ``sandbox`` is a mode of
+    :mod:`autograder.sandbox` ("auto", "root", "user" or "off"). Returns
+    (outcomes, csv rows, warnings).
     """
     limits = limits or Limits()
     course = course.resolve()
@@ -232,8 +253,10 @@ def grade(submissions: Path, course: Path, source: Path, workers: int = 1, limit
             for job in jobs:
                 _replace_tree(job.folder, submitted / job.student / job.assignment)
                 job.folder = submitted / job.student / job.assignment
-        return _grade_locked(jobs, warnings, course, source, course / "gradebook.db", workers, limits,
-                             strict_names, progress, keep_temp)
+        course_db = db if db is not None and "://" in str(db) else Path(db or course / "gradebook.db").resolve()
+        context = {"submissions": submissions, "sandbox": sandbox}
+        return _grade_locked(jobs, warnings, course, source, course_db, workers, limits,
+                             strict_names, progress, keep_temp, context)
 
 
 @contextmanager
@@ -251,24 +274,59 @@ def _exclusive(course: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def sandbox_spec(mode: str, hidden: list, uid: int) -> dict | None:
+    """The :mod:`autograder.sandbox` spec of one job (without its ledger), or None when off.
+
+    Hidden: the course repository (but for ``efficientnn/`` and the Python environment), the
+    given folders (course, submissions, temporary folders), the grader's home and Jupyter
+    runtime folder (other kernels' keys), ``/tmp``, ``/var/tmp`` and ``/dev/shm``.
+    """
+    if mode not in ("root", "user"):
+        return None
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    repo = PACKAGE.parent
+    home = os.path.expanduser("~")
+    hide = [repo, *hidden, jupyter_runtime_dir(), "/tmp", "/var/tmp", "/dev/shm"]
+    if home not in ("/", ""):
+        hide.append(home)
+    import site
+
+    keep = [repo / "efficientnn", sys.prefix, sys.base_prefix, sys.exec_prefix, site.getusersitepackages()]
+    real = lambda paths: sorted({os.path.realpath(str(p)) for p in paths})  # noqa: E731
+    return {"mode": mode, "uid": uid, "hide": real(hide), "keep": {"/": real(keep)},
+            "tmp_mb": 256, "file_mb": 256, "nproc": 256}
+
+
 def _grade_locked(jobs, warnings, course, source, course_db, workers, limits, strict_names, progress,
-                  keep_temp):
+                  keep_temp, context):
     from tqdm.auto import tqdm
+
+    from autograder import sandbox
 
     tmp = Path(tempfile.mkdtemp(prefix="autograder-"))
     outcomes: list[Outcome] = []
     notes = _read_notes(course)
     try:
+        mode, warning = sandbox.probe(context["sandbox"])
+        if warning:
+            warnings.append(warning)
         used = sorted({j.assignment for j in jobs})
         template = prepare(source, used, course_db, tmp) if used else None
         threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+        hidden = [source.parent, course, context["submissions"], tmp, tempfile.gettempdir()]
+        if gradebook.is_sqlite_file(course_db):
+            hidden.append(gradebook.sqlite_path(course_db).parent)
+        index = {id(job): i for i, job in enumerate(jobs)}
 
         def run(job: Job, workdir: Path) -> Outcome:
             spec = {"student": job.student, "assignment": job.assignment,
                     "notebooks": notebooks_of(source, job.assignment),
                     "submission_dir": str(job.folder), "source_dir": str(source / job.assignment),
+                    "release_dir": str(tmp / "prepare" / "release" / job.assignment),
                     "template_db": str(template), "timeout": limits.cell_timeout_s,
-                    "memory_mb": limits.memory_mb, "strict_names": strict_names}
+                    "memory_mb": limits.memory_mb, "strict_names": strict_names,
+                    "sandbox": sandbox_spec(mode, hidden, sandbox.UID_BASE + index[id(job)] % 100_000)}
             start = time.monotonic()
             result, code, timed_out = run_worker("autograde", spec, workdir, limits.submission_timeout_s, threads)
             seconds = time.monotonic() - start
@@ -308,7 +366,7 @@ def _grade_locked(jobs, warnings, course, source, course_db, workers, limits, st
             shutil.rmtree(tmp, ignore_errors=True)
 
     table = []
-    if course_db.exists():
+    if not gradebook.is_sqlite_file(course_db) or gradebook.sqlite_path(course_db).exists():
         flat = {(a, s): n for a, by_student in notes.items() for s, n in by_student.items()}
         table = gradebook.rows(course_db, flat)
         gradebook.write_csv(course / "grades.csv", table)
@@ -316,7 +374,7 @@ def _grade_locked(jobs, warnings, course, source, course_db, workers, limits, st
     return outcomes, table, warnings
 
 
-def _collect(outcome: Outcome, workdir: Path, course: Path, source: Path, course_db: Path) -> None:
+def _collect(outcome: Outcome, workdir: Path, course: Path, source: Path, course_db) -> None:
     """Move one finished job's files into the course folder and merge its scores."""
     job = outcome.job
     private = workdir / "course"
@@ -352,7 +410,7 @@ def _collect(outcome: Outcome, workdir: Path, course: Path, source: Path, course
             (feedback / f"{nb}.html").write_text(_note_page(job.student, job.assignment, nb, outcome.notes, score))
 
 
-def _score_text(course_db: Path, job: Job) -> str:
+def _score_text(course_db, job: Job) -> str:
     for row in gradebook.rows(course_db, {}):
         if row["assignment"] == job.assignment and row["student_id"] == job.student:
             return f"{float(row['score']):g} / {float(row['max_score']):g}"

@@ -3,14 +3,59 @@
 Each submission is graded into a private copy of a template gradebook (see
 :mod:`autograder.worker`); only the parent process writes the course
 gradebook, one submission at a time, so parallel grading never has two
-writers on one SQLite file.
+writers on one SQLite file. Another program holding the file (a formgrader,
+an ``nbgrader`` command) only delays a write: a locked database is retried
+for up to :data:`LOCK_WAIT_S` seconds.
+
+The course gradebook is a path (SQLite) or any SQLAlchemy URL nbgrader takes as
+``db_url``, e.g. ``postgresql://grader@dbhost/course`` (see :func:`url`).
 """
 from __future__ import annotations
 
 import csv
+import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
+
+#: Seconds a write waits for a gradebook another program has locked.
+LOCK_WAIT_S = 120.0
+
+
+def url(db) -> str:
+    """The SQLAlchemy URL of a gradebook given as a path or as a URL."""
+    text = str(db)
+    return text if "://" in text else f"sqlite:///{Path(text).resolve()}"
+
+
+def is_sqlite_file(db) -> bool:
+    """True for a gradebook that is a local SQLite file (a path or a sqlite:/// URL)."""
+    return "://" not in str(db) or str(db).startswith("sqlite:///")
+
+
+def sqlite_path(db) -> Path:
+    text = str(db)
+    return Path(text[len("sqlite:///"):] if text.startswith("sqlite:///") else text)
+
+
+def _locked(exc: Exception) -> bool:
+    return "locked" in str(exc).lower() or "busy" in str(exc).lower()
+
+
+def retrying(action, wait_s: float | None = None):
+    """Run ``action()``; while it fails because the database is locked, wait and try again."""
+    wait_s = LOCK_WAIT_S if wait_s is None else wait_s
+    from sqlalchemy.exc import OperationalError
+
+    deadline, pause = time.monotonic() + wait_s, 0.05
+    while True:
+        try:
+            return action()
+        except OperationalError as exc:
+            if not _locked(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
 
 #: nbgrader export's columns, in its order, then the grader's explanation.
 COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
@@ -18,25 +63,34 @@ COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "fir
 
 
 @contextmanager
-def _open(db: Path):
+def open_gradebook(db):
+    """nbgrader's Gradebook on ``db`` (a path or a URL), without SQLAlchemy's harmless warnings."""
     from nbgrader.api import Gradebook
     from sqlalchemy.exc import SAWarning
 
     with warnings.catch_warnings():
         # nbgrader's add_submission trips SQLAlchemy's autoflush warnings; harmless.
         warnings.simplefilter("ignore", SAWarning)
-        with Gradebook(f"sqlite:///{db}", "") as gb:
+        with Gradebook(url(db), "") as gb:
             yield gb
 
 
-def merge(course_db: Path, assignment: str, student: str, job_db: Path | None,
+_open = open_gradebook
+
+
+def merge(course_db, assignment: str, student: str, job_db: Path | None,
           timestamp: str | None = None) -> None:
     """Copy one student's automatic scores for ``assignment`` into the course gradebook.
 
     With ``job_db`` None (or holding no submission) every grade becomes 0: the
     submission could not be run. Manual scores and flags already in the course
-    gradebook are kept, as nbgrader's own autograde keeps them.
+    gradebook are kept, as nbgrader's own autograde keeps them. A locked
+    gradebook is waited for (:func:`retrying`).
     """
+    retrying(lambda: _merge(course_db, assignment, student, job_db, timestamp))
+
+
+def _merge(course_db, assignment, student, job_db, timestamp) -> None:
     from nbgrader.api import MissingEntry
 
     source = None
@@ -80,7 +134,7 @@ def _parse_time(text: str | None):
         return None
 
 
-def copy_duedates(course_db: Path, template: Path) -> None:
+def copy_duedates(course_db, template: Path) -> None:
     """Give the template the due dates set in the course gradebook.
 
     The template is rebuilt from source/ on every run, so a due date an
@@ -90,8 +144,11 @@ def copy_duedates(course_db: Path, template: Path) -> None:
     """
     from nbgrader.api import MissingEntry
 
-    with _open(course_db) as gb:
-        dates = {a.name: a.duedate for a in gb.assignments if a.duedate is not None}
+    def read():
+        with _open(course_db) as gb:
+            return {a.name: a.duedate for a in gb.assignments if a.duedate is not None}
+
+    dates = retrying(read)
     if not dates:
         return
     with _open(template) as gb:
@@ -103,12 +160,16 @@ def copy_duedates(course_db: Path, template: Path) -> None:
         gb.db.commit()
 
 
-def rows(course_db: Path, notes: dict[tuple[str, str], str]) -> list[dict]:
+def rows(course_db, notes: dict[tuple[str, str], str]) -> list[dict]:
     """One row per assignment and student, as nbgrader export writes them, plus ``note``.
 
     ``notes`` maps (assignment, student) to the explanation shown in ``note``.
     A student without a submission scores 0, as in nbgrader export.
     """
+    return retrying(lambda: _rows(course_db, notes))
+
+
+def _rows(course_db, notes):
     from nbgrader.api import MissingEntry
 
     out = []

@@ -6,15 +6,30 @@
 #         --CourseDirectory.root=course
 # Values given on the `python -m autograder` command line (--timeout) override
 # the ones here.
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
+                                    IgnorePattern, LimitOutput, SaveAutoGrades)
 
-from autograder.preprocessors import ClearHiddenTracebacks
+from autograder.preprocessors import ClearHiddenTracebacks, GradingExecute
 
 c = get_config()  # noqa: F821  (injected by the traitlets config loader)
 
 # Seconds a single cell may run before it is interrupted and marked as failed.
 c.ExecutePreprocessor.timeout = 60
+
+# nbgrader's autograde steps, with its Execute replaced by GradingExecute: the kernel
+# starts in the grading sandbox (when the worker sets one up), always as the
+# course's python3 kernel, and what a cell prints is kept within limits
+# (GradingExecute.max_stream_chars and friends can be set here too).
+c.Autograde.autograde_preprocessors = [
+    GradingExecute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
 
 # A student who deletes a test cell still gets it run (and scored) at grading,
 # instead of leaving the submission waiting for a manual grade.

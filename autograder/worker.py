@@ -15,6 +15,7 @@ result formats are described in :func:`autograde`.
 from __future__ import annotations
 
 import json
+import os
 import re
 import resource
 import shutil
@@ -23,6 +24,8 @@ import traceback
 from pathlib import Path
 
 from autograder.settings import IGNORED, load_config, use_local_path
+
+CUT_MARK = "[grader] output cut:"  # autograder.preprocessors.CUT_MARK, without importing nbgrader here
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -46,19 +49,21 @@ def generate(spec: dict) -> dict:
     """generate_assignment for ``spec["assignments"]`` into each of ``spec["dbs"]``.
 
     Spec keys: ``root`` (a course folder with ``source/<a>/``), ``dbs`` (paths
-    of SQLite gradebooks, created if missing), ``assignments``. The student
+    of SQLite gradebooks, created if missing, or database URLs), ``assignments``. The student
     version lands in ``root/release/<a>/``. Result: ``{"ok": bool,
     "errors": {assignment: log}}``.
     """
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
 
+    from autograder.gradebook import url as gradebook_url
+
     errors = {}
     for db in spec["dbs"]:
         for assignment in spec["assignments"]:
             cfg = load_config(**{
                 "CourseDirectory.root": spec["root"],
-                "CourseDirectory.db_url": f"sqlite:///{db}",
+                "CourseDirectory.db_url": gradebook_url(db),
                 "CourseDirectory.assignment_id": assignment,
             })
             app = GenerateAssignment(coursedir=CourseDirectory(config=cfg), config=cfg)
@@ -119,12 +124,22 @@ def collect_submission(spec: dict, dest: Path) -> tuple[list[str], list[str]]:
         notes += [f"'{name}.ipynb' is not part of the assignment: ignored" for name in unknown]
 
     copied = []
+    release_dir = Path(spec["release_dir"]) if spec.get("release_dir") else None
     for name, path in sorted(chosen.items()):
         problem = notebook_problem(path)
         if problem:
             notes.append(f"'{path.name}' {problem}: scored 0")
             continue
-        shutil.copyfile(path, dest / f"{name}.ipynb")
+        released = release_dir / f"{name}.ipynb" if release_dir else None
+        if released is not None and released.is_file():
+            import nbformat
+            from autograder.structure import restore
+
+            nb = nbformat.read(str(path), as_version=4)
+            notes += [f"{name}.ipynb: {n}" for n in restore(nb, nbformat.read(str(released), as_version=4))]
+            nbformat.write(nb, str(dest / f"{name}.ipynb"))
+        else:
+            shutil.copyfile(path, dest / f"{name}.ipynb")
         copied.append(name)
 
     stamp = sub / "timestamp.txt"
@@ -168,6 +183,12 @@ def diagnose(autograded: Path, log: str, timeout: int, memory_mb: int) -> list[s
                     notes.append(f"{path.stem}/{where} ran out of memory (limit {memory_mb} MB)")
                 elif any("showtraceback was disabled" in ANSI.sub("", t) for t in out.get("traceback", [])):
                     notes.append(f"{path.stem}/{where}: the notebook switched off error display; failures still count")
+            cut = [o for o in cell.get("outputs", [])
+                   if o.get("output_type") == "stream" and CUT_MARK in o.get("text", "")]
+            if cut:
+                amount = re.search(re.escape(CUT_MARK) + r" ([\d,]+)", cut[-1]["text"])
+                notes.append(f"{path.stem}/{where}: output cut ({amount.group(1) if amount else 'some'} characters "
+                             "not kept)")
     if "DeadKernelError" in log:
         notes.append("the Python kernel died while running the notebook "
                      f"(a crash, an exit call, or more than {memory_mb} MB): scored 0")
@@ -176,18 +197,92 @@ def diagnose(autograded: Path, log: str, timeout: int, memory_mb: int) -> list[s
     return list(dict.fromkeys(notes))
 
 
+def _sandbox_env(spec: dict, work: Path, ledger: Path) -> None:
+    """Point this process's kernels at the ledger and, if the batch uses one, the sandbox."""
+    from autograder import audit, sandbox
+    from efficientnn.quiz.ledger import NAMES_VARIABLE, PATH_VARIABLE
+
+    sources = [Path(spec["source_dir"]) / f"{nb}.ipynb" for nb in spec["notebooks"]]
+    os.environ[PATH_VARIABLE] = str(ledger)
+    os.environ[NAMES_VARIABLE] = ",".join(audit.names_to_record([p for p in sources if p.is_file()]))
+    box = spec.get("sandbox") or {}
+    if box.get("mode") in ("root", "user"):
+        path = work / "sandbox.json"
+        path.write_text(json.dumps(dict(box, ledger=str(ledger)), indent=1))
+        os.environ[sandbox.SPEC_VARIABLE] = str(path)
+
+
+def _leave_sandbox_env() -> None:
+    from autograder import sandbox
+    from efficientnn.quiz.ledger import NAMES_VARIABLE, PATH_VARIABLE
+
+    for var in (PATH_VARIABLE, NAMES_VARIABLE, sandbox.SPEC_VARIABLE):
+        os.environ.pop(var, None)
+
+
+def recheck(spec: dict, course: Path, db: Path, notebooks: list[str], ledger: Path) -> list[str]:
+    """Re-check the graded cells in this (clean) process and lower the scores the kernel inflated.
+
+    See :mod:`autograder.audit`. Updates the job's gradebook, adds a line to each changed cell
+    of the autograded notebook (it shows in the feedback), and returns notes.
+    """
+    import nbformat
+    from nbformat.notebooknode import NotebookNode
+
+    from autograder import audit
+    from autograder.gradebook import open_gradebook
+
+    student, assignment = spec["student"], spec["assignment"]
+    notes = []
+    for nb in notebooks:
+        source = Path(spec["source_dir"]) / f"{nb}.ipynb"
+        graded_path = course / "autograded" / student / assignment / f"{nb}.ipynb"
+        if not (source.is_file() and graded_path.is_file()):
+            continue
+        with open_gradebook(f"sqlite:///{db}") as gb:
+            grades = gb.find_submission_notebook(nb, assignment, student).grades
+            scores = {g.name: (g.auto_score, g.max_score) for g in grades}
+        changes = audit.audit_notebook(source, graded_path, ledger, scores)
+        if not changes:
+            continue
+        with open_gradebook(f"sqlite:///{db}") as gb:
+            for change in changes:
+                gb.find_grade(change.grade_id, nb, assignment, student).auto_score = change.clean_score
+            gb.db.commit()
+        graded = nbformat.read(str(graded_path), as_version=4)
+        by_id = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id"): c for c in graded.cells}
+        for change in changes:
+            said = f" It said: {change.detail}" if change.detail else ""
+            line = (f"[grader] This cell passed in your kernel, but {change.reason}; "
+                    f"it scores {change.clean_score:g} of its points.{said}")
+            if change.grade_id in by_id:
+                by_id[change.grade_id].setdefault("outputs", []).append(
+                    NotebookNode(output_type="stream", name="stdout", text="\n" + line + "\n"))
+            notes.append(f"{nb}/{change.grade_id}: {change.reason}: scored {change.clean_score:g} "
+                         f"instead of {change.kernel_score:g}")
+        mode = graded_path.stat().st_mode
+        graded_path.chmod(mode | 0o200)  # nbgrader leaves autograded notebooks read-only
+        nbformat.write(graded, str(graded_path))
+        graded_path.chmod(mode)
+    return notes
+
+
 def autograde(spec: dict) -> dict:
     """Grade one submission in ``spec["workdir"]`` and write its feedback.
 
     Spec keys: ``student``, ``assignment``, ``notebooks`` (names expected),
     ``submission_dir`` (the student's folder, or null), ``source_dir``
-    (``source/<a>``, for its non-notebook files), ``template_db`` (a gradebook
-    that holds the assignment), ``workdir`` (empty folder to work in),
-    ``timeout`` (s per cell), ``memory_mb``, ``strict_names``.
+    (``source/<a>``, for its non-notebook files and the clean re-check),
+    ``release_dir`` (the released notebooks, to restore the submission's
+    structure), ``template_db`` (a gradebook that holds the assignment),
+    ``workdir`` (empty folder to work in), ``timeout`` (s per cell),
+    ``memory_mb``, ``strict_names``, ``sandbox`` (the sandbox spec of
+    :mod:`autograder.sandbox` without its ledger, or null).
 
     The workdir ends up as ``course/`` (nbgrader's submitted/, autograded/,
-    feedback/ for this one student) and ``gradebook.db`` beside it, so the
-    kernel's folder holds this submission only. Result: ``{"status":
+    feedback/ for this one student) and ``gradebook.db`` beside it. The kernel
+    writes its checkers' records to ``ledger.jsonl``; after it has gone, this
+    process re-checks the graded cells (:func:`recheck`). Result: ``{"status":
     "graded" | "failed" | "unreadable", "notes": [...], "log": str}``; on
     "graded" and "failed" the gradebook holds the submission's scores.
     """
@@ -211,20 +306,31 @@ def autograde(spec: dict) -> dict:
         "CourseDirectory.student_id": student,
         "ExecutePreprocessor.timeout": int(spec["timeout"]),
     }
+    ledger = work / "ledger.jsonl"
+    ledger.write_text("")
+    _sandbox_env(spec, work, ledger)
     cfg = load_config(**overrides)
     app = Autograde(coursedir=CourseDirectory(config=cfg), config=cfg)
     app.force = True
     app.create_student = True
-    result = _run(app)
+    try:
+        result = _run(app)
+    finally:
+        _leave_sandbox_env()
     log = (result.get("log", "") + "\n" + result.get("error", "")).strip()
     autograded = course / "autograded" / student / assignment
     notes += diagnose(autograded, log, int(spec["timeout"]), int(spec["memory_mb"]))
+    own_output = work / "worker.log"  # the kernel's stderr (and the sandbox launcher's) lands here
+    sys.stderr.flush()
+    if "autograder.sandbox: could not" in (own_output.read_text(errors="replace") if own_output.is_file() else ""):
+        notes.append("the grading sandbox could not start the kernel: scored 0 (see the log)")
     if not result["success"]:
-        if not any("kernel" in n for n in notes):
+        if not any("kernel" in n or "sandbox" in n for n in notes):
             last = [line for line in log.splitlines() if line.strip()][-1:] or ["unknown error"]
             notes.append(f"nbgrader could not grade it ({last[0][:160]}): scored 0")
         return {"status": "failed", "notes": notes, "log": log}
 
+    notes += recheck(spec, course, db, copied, ledger)
     cfg = load_config(**overrides)
     cfg.HTMLExporter.template_name = "feedback"
     feedback = GenerateFeedback(coursedir=CourseDirectory(config=cfg), config=cfg)

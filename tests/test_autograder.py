@@ -8,6 +8,7 @@ Expected scores are derived from the points in the toy's source notebook.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -242,3 +243,166 @@ def test_validate_rejects_a_file_that_is_not_a_notebook(env):
     out = autograder(env, "validate", EXAMPLES / "dave" / "toy" / "toy.ipynb")
     assert out.returncode == 2
     assert "not valid JSON" in out.stdout
+
+
+def test_grade_help_lists_the_new_options(env):
+    out = autograder(env, "grade", "--help")
+    for option in ("--db", "--sandbox"):
+        assert option in out.stdout
+
+
+# ---------------------------------------------------------------- the gradebook under load
+
+def test_a_locked_gradebook_is_waited_for(env, graded, tmp_path):
+    """Another program holds the course gradebook (longer than SQLite's own 5 s wait): grades still land."""
+    import sqlite3
+    import threading
+
+    course = tmp_path / "course"
+    shutil.copytree(graded[0], course)
+    resubmitted = tmp_path / "submitted"
+    shutil.copytree(EXAMPLES / "alice", resubmitted / "bob")
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        con = sqlite3.connect(course / "gradebook.db", isolation_level=None)
+        con.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        release.wait(8)
+        con.execute("COMMIT")
+        con.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    locked.wait(10)
+    try:
+        out = autograder(env, "--root", TOY, "grade", resubmitted, "--course", course, "--no-progress")
+    finally:
+        release.set()
+        holder.join()
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "NOT recorded" not in out.stdout + out.stderr
+    assert float(read_grades(course)["bob"]["score"]) == sum(points().values())
+
+
+def test_the_gradebook_can_be_any_database_url(env, tmp_path):
+    course, db = tmp_path / "course", tmp_path / "elsewhere" / "class.db"
+    db.parent.mkdir()
+    handed_in = tmp_path / "submitted"
+    shutil.copytree(EXAMPLES / "alice", handed_in / "alice")
+    out = autograder(env, "--root", TOY, "grade", handed_in, "--course", course, "--db", f"sqlite:///{db}",
+                     "--no-progress")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert db.is_file() and not (course / "gradebook.db").exists()
+    assert float(read_grades(course)["alice"]["score"]) == sum(points().values())
+
+
+# ---------------------------------------------------------------- restoring a notebook's structure
+
+def _toy_release():
+    return nbformat.read(TOY / "release" / "toy" / "toy.ipynb", as_version=4)
+
+
+def _ids(nb):
+    return [c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells]
+
+
+def test_restore_leaves_an_intact_notebook_alone():
+    from autograder.structure import restore
+    nb = _toy_release()
+    assert restore(nb, _toy_release()) == []
+    assert nb == _toy_release()
+
+
+def test_restore_puts_back_deleted_and_reorders_moved_cells():
+    from autograder.structure import restore
+    released = _toy_release()
+    nb = _toy_release()
+    del nb.cells[_ids(nb).index("test_square_visible")]
+    hidden = nb.cells.pop(_ids(nb).index("test_square_hidden"))
+    nb.cells.insert(0, hidden)
+    notes = restore(nb, released)
+    assert _ids(nb) == _ids(released)
+    assert any("missing: put back" in n for n in notes) and any("released order" in n for n in notes)
+
+
+def test_restore_recognises_cells_without_metadata_and_drops_copies():
+    from autograder.structure import restore
+    released = _toy_release()
+    nb = _toy_release()
+    for cell in nb.cells:
+        cell.metadata.pop("nbgrader")
+    nb.cells.append(nbformat.from_dict(json.loads(json.dumps(released.cells[-1]))))  # a pasted test cell
+    fake = nbformat.v4.new_code_cell("x = 1", id="bonus")
+    fake.metadata["nbgrader"] = dict(released.cells[-1].metadata.nbgrader, grade_id="bonus", points=100)
+    nb.cells.append(fake)
+    notes = restore(nb, released)
+    assert _ids(nb) == _ids(released) + [None]
+    assert [c.metadata.nbgrader for c in nb.cells[:-1]] == [c.metadata.nbgrader for c in released.cells]
+    assert any("metadata was missing" in n for n in notes)
+    assert any("more than once" in n for n in notes) and any("bonus" in n for n in notes)
+
+
+# ---------------------------------------------------------------- the records behind the re-check
+
+def test_ledger_values_survive_the_round_trip():
+    import fractions
+
+    import numpy as np
+
+    from efficientnn.quiz.ledger import Unreadable, decode, encode
+    values = [None, ..., True, 3, 2**70, -0.1, float("inf"), 1 + 2j, "19x19x1", (19, 19, 1), [1, (2, "3")],
+              {"a": [1.5]}, {1, 2}, fractions.Fraction(1, 3), np.int64(7), np.float32(0.5),
+              np.arange(12, dtype=np.float32).reshape(3, 4), np.array([True, False])]
+    for value in values:
+        back = decode(json.loads(json.dumps(encode(value))))
+        assert type(back) is type(value), value
+        if isinstance(value, np.ndarray):
+            assert back.dtype == value.dtype and np.array_equal(back, value)
+        elif value == value:  # not nan
+            assert back == value
+    assert isinstance(decode(encode(object())), Unreadable)
+    assert isinstance(decode(["a", "O", [1], "AA=="]), Unreadable)  # never an object array
+
+
+def test_ledger_records_calls_and_replays_them(tmp_path, monkeypatch):
+    from efficientnn.quiz import ledger
+    path = tmp_path / "ledger.jsonl"
+    monkeypatch.setenv(ledger.PATH_VARIABLE, str(path))
+
+    def wrong(x, y=1):
+        if x < 0:
+            raise ValueError("negative")
+        return x * y + 1
+
+    assert ledger.call(wrong, (2,), {"y": 3}) == 7
+    with pytest.raises(ValueError):
+        ledger.call(wrong, (-1,))
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    monkeypatch.delenv(ledger.PATH_VARIABLE)
+    with ledger.replaying([r for r in records if r["event"] == "call"]):
+        assert ledger.call(None, (2,), {"y": 3}) == 7
+        with pytest.raises(Exception, match="negative") as err:
+            ledger.call(None, (-1,))
+        assert type(err.value).__name__ == "ValueError"
+        with pytest.raises(ledger.NotRecorded):
+            ledger.call(None, (5,))
+
+
+def test_recheck_plan_separates_the_students_names_from_the_notebooks_imports():
+    from autograder.audit import Plan
+    plan = Plan(nbformat.read(REPO / "source" / "01-measuring-cost" / "01-measuring-cost.ipynb", as_version=4))
+    assert plan.student == ["answer_64_filters", "answer_one_filter", "conv_flops", "conv_macs", "dense_macs",
+                            "output_shape"]
+    assert plan.checked == set(plan.tests)
+    toy = Plan(nbformat.read(TOY / "source" / "toy" / "toy.ipynb", as_version=4))
+    assert toy.checked == set()  # plain asserts and a local checker: nothing to re-check
+
+
+def test_the_sandbox_is_available_here():
+    import os as _os
+
+    from autograder.sandbox import probe
+    if _os.geteuid() != 0:
+        pytest.skip("root mode needs root")
+    assert probe("auto") == ("root", None)

@@ -36,6 +36,7 @@ import html
 import math
 from dataclasses import dataclass, field, replace
 
+from . import ledger
 from .parse import AnswerFormatError, ParsedNumber, is_blank, parse_number, parse_shape
 from .questions import ChoiceQuestion, LayerSpec, Question, expected, quantity_or_rate
 
@@ -353,6 +354,7 @@ def check(question, answer, reveal: bool = False) -> Verdict:
     """
     if not isinstance(question, (Question, ChoiceQuestion)):
         raise ValueError(f"question must be a Question or a ChoiceQuestion, got {type(question).__name__}.")
+    ledger.touch()  # while grading: the student's answers are recorded for a re-check outside the kernel
     max_points = float(question.points)
     if is_blank(answer):
         form = ("pick one of the choices" if isinstance(question, ChoiceQuestion)

@@ -1,0 +1,326 @@
+"""What the checkers saw, written down so a grader can re-check it outside the student's kernel.
+
+At grading time a notebook's hidden tests run in a kernel that the student's own code controls:
+code in an earlier cell can patch :mod:`efficientnn` or numpy so that a wrong answer "matches",
+or replace a checker by one that always passes. No check inside that kernel can be trusted. So
+while grading, the checkers also *record* the student's side of every check, and the grader
+(``autograder.audit``) runs each test cell again in a clean interpreter, on those records.
+
+Recording is on only when the environment variable ``EFFICIENTNN_LEDGER`` names a file (the
+grader sets it; a student's own Jupyter never does). Every record is one JSON line with the
+``cell`` it was made in (a hash of the running cell's source) and an ``event``:
+
+``names``
+    once per cell, at its first check: the values of the student's names listed (comma
+    separated) in ``EFFICIENTNN_LEDGER_NAMES``, e.g. ``answer_one_filter`` or ``conv_macs``
+    (a function is recorded by name only);
+``call``
+    each call a function checker makes to the student's function (:func:`call`): a hash of the
+    arguments and what came back (``result``) or what was raised (``error``).
+
+Forging records does not help a student: the clean re-check computes every expected value
+itself and only takes the student's answers from the records, so a record passes only if it
+holds the right answer, which is the work.
+
+The same module *replays* records in the grader: :func:`replaying` makes :func:`call` return
+the recorded results instead of calling anything, and :func:`observing` counts checks.
+
+Example
+-------
+>>> decode(encode((19, 19, 1)))
+(19, 19, 1)
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import sys
+from contextlib import contextmanager
+from decimal import Decimal
+from fractions import Fraction
+
+import numpy as np
+
+__all__ = ["PATH_VARIABLE", "NAMES_VARIABLE", "encode", "decode", "call_key", "cell_key", "touch", "call",
+           "replaying", "current_replay", "observing", "Replay", "Unreadable", "NotRecorded"]
+
+PATH_VARIABLE = "EFFICIENTNN_LEDGER"
+NAMES_VARIABLE = "EFFICIENTNN_LEDGER_NAMES"
+#: Bytes a kernel may write to the ledger; past this, recording stops (the re-check then fails
+#: the cells it has no records for), so a runaway loop cannot fill the disk.
+MAX_LEDGER_BYTES = 64 * 2**20
+#: Largest array (in bytes) or string (in characters) recorded in full.
+MAX_VALUE_BYTES = 16 * 2**20
+MAX_DEPTH = 32
+
+_state = {"written": 0, "captured": set(), "replay": None, "observer": None}
+
+
+class Unreadable:
+    """Stands in for a value the ledger could not record (an object of an unknown type, too large)."""
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def __repr__(self) -> str:
+        return f"<unrecorded {self.what}>"
+
+
+class NotRecorded(LookupError):
+    """A replayed call with arguments the kernel never recorded a result for."""
+
+
+# --------------------------------------------------------------------------- values <-> JSON
+def encode(value, depth: int = 0):
+    """A JSON-ready, tagged form of ``value`` that :func:`decode` turns back into an equal value.
+
+    Numbers, strings, None, ``...``, tuples, lists, dicts, sets, fractions, decimals, numpy
+    scalars and numeric numpy arrays keep their type; anything else becomes ``["?", type]``.
+    """
+    if depth > MAX_DEPTH:
+        return ["?", "nested too deeply"]
+    if value is None:
+        return ["N"]
+    if value is Ellipsis:
+        return ["E"]
+    if isinstance(value, bool):
+        return ["b", value]
+    if isinstance(value, np.generic):
+        if value.dtype.kind not in "biufc":
+            return ["?", type(value).__name__]
+        return ["g", value.dtype.str, base64.b64encode(value.tobytes()).decode()]
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biufc" or value.nbytes > MAX_VALUE_BYTES:
+            return ["?", f"array of {value.dtype} ({value.nbytes} bytes)"]
+        data = np.ascontiguousarray(value).tobytes()
+        return ["a", value.dtype.str, list(value.shape), base64.b64encode(data).decode()]
+    if isinstance(value, int):
+        text = str(int(value)) if value.bit_length() < 40000 else None
+        return ["i", text] if text is not None else ["?", "huge int"]
+    if isinstance(value, float):
+        return ["f", repr(float(value))]
+    if isinstance(value, complex):
+        return ["c", repr(value.real), repr(value.imag)]
+    if isinstance(value, str):
+        return ["s", str(value)] if len(value) <= MAX_VALUE_BYTES else ["?", "huge str"]
+    if isinstance(value, Fraction):
+        return ["q", str(value.numerator), str(value.denominator)]
+    if isinstance(value, Decimal):
+        return ["D", str(value)]
+    if isinstance(value, tuple):
+        return ["t", [encode(v, depth + 1) for v in value]]
+    if isinstance(value, list):
+        return ["l", [encode(v, depth + 1) for v in value]]
+    if isinstance(value, (set, frozenset)):
+        return ["S" if isinstance(value, set) else "F", [encode(v, depth + 1) for v in value]]
+    if isinstance(value, dict):
+        return ["d", [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()]]
+    return ["?", type(value).__name__]
+
+
+def _dtype(text):
+    dtype = np.dtype(text)
+    if dtype.kind not in "biufc":  # never object arrays: decoding must not build arbitrary objects
+        raise ValueError(f"unsupported dtype {text!r}")
+    return dtype
+
+
+def decode(obj):
+    """The value :func:`encode` recorded; unknown or damaged records give an :class:`Unreadable`."""
+    try:
+        tag = obj[0]
+        if tag == "N":
+            return None
+        if tag == "E":
+            return Ellipsis
+        if tag == "b":
+            return bool(obj[1])
+        if tag == "i":
+            return int(obj[1])
+        if tag == "f":
+            return float(obj[1])
+        if tag == "c":
+            return complex(float(obj[1]), float(obj[2]))
+        if tag == "s":
+            return str(obj[1])
+        if tag == "q":
+            return Fraction(int(obj[1]), int(obj[2]))
+        if tag == "D":
+            return Decimal(str(obj[1]))
+        if tag == "g":
+            return np.frombuffer(base64.b64decode(obj[2]), dtype=_dtype(obj[1]))[0]
+        if tag == "a":
+            shape = tuple(int(n) for n in obj[2])
+            data = base64.b64decode(obj[3])
+            return np.frombuffer(data, dtype=_dtype(obj[1])).reshape(shape).copy()
+        if tag == "t":
+            return tuple(decode(v) for v in obj[1])
+        if tag == "l":
+            return [decode(v) for v in obj[1]]
+        if tag == "S":
+            return {decode(v) for v in obj[1]}
+        if tag == "F":
+            return frozenset(decode(v) for v in obj[1])
+        if tag == "d":
+            return {decode(k): decode(v) for k, v in obj[1]}
+        return Unreadable(str(obj[1]) if len(obj) > 1 else "value")
+    except Exception:  # a damaged or forged record is just unreadable
+        return Unreadable("damaged record")
+
+
+def call_key(args, kwargs) -> str:
+    """A hash of a call's arguments: the same arguments give the same key in any interpreter."""
+    text = json.dumps(encode((tuple(args), sorted((kwargs or {}).items()))), separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def cell_key(source: str) -> str:
+    """The key of a notebook cell: a hash of its source, as the kernel ran it."""
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- recording (kernel)
+def _running_cell():
+    """The key of the cell IPython is running, or None outside IPython."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    try:
+        return cell_key(shell.history_manager.input_hist_raw[-1])
+    except Exception:
+        return None
+
+
+def _write(record: dict) -> None:
+    path = os.environ.get(PATH_VARIABLE)
+    if not path or _state["written"] > MAX_LEDGER_BYTES:
+        return
+    try:
+        line = json.dumps(record, separators=(",", ":")) + "\n"
+        _state["written"] += len(line)
+        if _state["written"] > MAX_LEDGER_BYTES:
+            return
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(line)
+    except Exception:  # recording must never break a student's notebook
+        pass
+
+
+def _user_namespace() -> dict:
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    namespace = getattr(shell, "user_ns", None)
+    return namespace if isinstance(namespace, dict) else getattr(sys.modules.get("__main__"), "__dict__", {})
+
+
+def _names_record(cell) -> dict:
+    main = _user_namespace()
+    values = {}
+    for name in filter(None, os.environ.get(NAMES_VARIABLE, "").split(",")):
+        if name not in main:
+            continue
+        value = main[name]
+        if callable(value) and not isinstance(value, (np.ndarray, np.generic)):
+            values[name] = ["fn", str(getattr(value, "__qualname__", type(value).__name__))]
+        else:
+            values[name] = encode(value)
+    return {"cell": cell, "event": "names", "values": values}
+
+
+def touch() -> None:
+    """Note that a check is being made: in a recorded kernel, capture the student's names once per cell.
+
+    :func:`efficientnn.quiz.check` and :func:`call` call this; it costs nothing when not grading.
+    """
+    if _state["observer"] is not None:
+        _state["observer"]()
+    if not os.environ.get(PATH_VARIABLE):
+        return
+    cell = _running_cell()
+    if cell is None or cell in _state["captured"]:
+        return
+    _state["captured"].add(cell)
+    _write(_names_record(cell))
+
+
+def call(fn, args, kwargs=None):
+    """Call the student's ``fn(*args, **kwargs)`` for a checker, recording (or replaying) the outcome.
+
+    Exceptions from ``fn`` propagate unchanged. While :func:`replaying`, ``fn`` is not called:
+    the recorded result is returned, or the recorded exception raised again.
+    """
+    kwargs = kwargs or {}
+    touch()
+    replay = _state["replay"]
+    if replay is not None:
+        return replay(args, kwargs)
+    if not os.environ.get(PATH_VARIABLE):
+        return fn(*args, **kwargs)
+    cell, key = _running_cell(), None
+    try:
+        key = call_key(args, kwargs)
+    except Exception:
+        pass
+    try:
+        result = fn(*args, **kwargs)
+    except Exception as err:
+        _write({"cell": cell, "event": "call", "key": key, "error": [type(err).__name__, str(err)[:2000]]})
+        raise
+    _write({"cell": cell, "event": "call", "key": key, "result": encode(result)})
+    return result
+
+
+# --------------------------------------------------------------------------- replaying (grader)
+def _exception(name: str, message: str) -> Exception:
+    if name == "NotImplementedError":
+        return NotImplementedError(message)
+    return type(str(name), (Exception,), {})(message)
+
+
+class Replay:
+    """Recorded outcomes of one cell's calls, handed out by argument key in the order they were made."""
+
+    def __init__(self, records):
+        self.outcomes = {}
+        for record in records:
+            self.outcomes.setdefault(record.get("key"), []).append(record)
+        self.used = {}
+
+    def __call__(self, args, kwargs):
+        key = call_key(args, kwargs)
+        queue = self.outcomes.get(key)
+        if not queue:
+            raise NotRecorded("the grader has no record of this call in the graded kernel")
+        index = self.used.get(key, 0)
+        self.used[key] = index + 1
+        record = queue[min(index, len(queue) - 1)]  # a call repeated more often than recorded: its last outcome
+        if "error" in record:
+            name, message = (list(record["error"]) + ["Exception", ""])[:2]
+            raise _exception(name, message)
+        return decode(record.get("result", ["?", "no result"]))
+
+
+def current_replay():
+    """The :class:`Replay` in force (inside :func:`replaying`), else None."""
+    return _state["replay"]
+
+
+@contextmanager
+def replaying(records):
+    """Within the block, :func:`call` returns the outcomes in ``records`` (a cell's "call" records)."""
+    previous, _state["replay"] = _state["replay"], Replay(records)
+    try:
+        yield _state["replay"]
+    finally:
+        _state["replay"] = previous
+
+
+@contextmanager
+def observing(callback):
+    """Within the block, ``callback()`` runs at every check (:func:`touch`)."""
+    previous, _state["observer"] = _state["observer"], callback
+    try:
+        yield
+    finally:
+        _state["observer"] = previous
