@@ -460,7 +460,11 @@ def grade(question, answer, points=None) -> Verdict:
         ``grade(q, answer, points=<the cell's points>)`` gets nbgrader partial credit. Give the
         cell's own points: a smaller value caps the score below the cell's maximum.
     """
-    verdict = check(question, answer)
+    return scaled(check(question, answer), points)
+
+
+def scaled(verdict: Verdict, points=None) -> Verdict:
+    """``verdict`` with its points rescaled to a grade cell worth ``points`` (None: unchanged)."""
     if points is None:
         return verdict
     if points <= 0:

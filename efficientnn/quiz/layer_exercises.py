@@ -46,7 +46,7 @@ import numpy as np
 
 from .. import cost
 from .. import layers as _layers
-from .check import Verdict, check, matches
+from .check import Verdict, check, matches, scaled
 from .exercises import FunctionCase, _call, call_text, check_function
 from .parse import AnswerFormatError, parse_number, parse_shape
 from .questions import LayerSpec, Question, describe_model
@@ -764,13 +764,7 @@ def assert_pooling_not_ignored(name: str, answer) -> None:
 
 def grade_pooled(name: str, answer, points=None) -> Verdict:
     """:func:`check_pooled` scaled to a grade cell's points (a hidden test's last line, for partial credit)."""
-    verdict = check_pooled(name, answer)
-    if points is None:
-        return verdict
-    if points <= 0:
-        raise ValueError(f"points must be positive, got {points}.")
-    scale = float(points) / verdict.max_points
-    return replace(verdict, points=verdict.points * scale, max_points=float(points))
+    return scaled(check_pooled(name, answer), points)
 
 
 def assert_pooled(name: str, answer) -> None:
