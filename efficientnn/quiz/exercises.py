@@ -183,13 +183,23 @@ def check_form(fn, args, kind: str, kwargs=None, name=None) -> None:
     if kind not in ("output_shape", "count"):
         raise ValueError(f'kind must be "output_shape" or "count", got {kind!r}.')
     name = _name_of(fn, name)
-    if not callable(fn):
-        raise AssertionError(f"{name} is {type(fn).__name__}, not a function: define it with `def`.")
+    require_function(fn, name)
     shown = call_text(name, tuple(args), kwargs)
     result = _call(fn, tuple(args), kwargs or {}, shown)
     problem = _form_problem(kind, result)
     if problem:
         raise AssertionError(f"{shown} {problem}.")
+
+
+def require_function(fn, name) -> None:
+    """Raise AssertionError, naming ``name``, unless ``fn`` is callable (a student may leave a value).
+
+    Example
+    -------
+    >>> require_function(len, "len")
+    """
+    if not callable(fn):
+        raise AssertionError(f"{name} is {type(fn).__name__}, not a function: define it with `def`.")
 
 
 def check_function(fn, cases, name=None, arg_names=None) -> None:
@@ -213,8 +223,7 @@ def check_function(fn, cases, name=None, arg_names=None) -> None:
         :func:`efficientnn.quiz.check`; never the right result.
     """
     name = _name_of(fn, name)
-    if not callable(fn):
-        raise AssertionError(f"{name} is {type(fn).__name__}, not a function: define it with `def`.")
+    require_function(fn, name)
     for case in cases:
         shown = call_text(name, case.args, case.kwargs, arg_names)
         about = f" ({case.note})" if case.note else ""

@@ -47,7 +47,7 @@ import numpy as np
 from .. import cost
 from .. import layers as _layers
 from .check import Verdict, check, matches, scaled
-from .exercises import FunctionCase, _call, call_text, check_function
+from .exercises import FunctionCase, _call, call_text, check_function, require_function
 from .parse import AnswerFormatError, parse_number, parse_shape
 from .questions import LayerSpec, Question, describe_model
 from .widgets import QuizWidget, feedback_html
@@ -224,8 +224,7 @@ def check_array_form(fn, case: ArrayCase, name=None) -> None:
     naming the call otherwise.
     """
     name = name or getattr(fn, "__name__", "your function")
-    if not callable(fn):
-        raise AssertionError(f"{name} is {type(fn).__name__}, not a function: define it with `def`.")
+    require_function(fn, name)
     arrays = case.build()
     shown = f"{case.call(name)} with {case.recipe()}"
     args, kwargs = case.args_kwargs(arrays)
@@ -257,8 +256,7 @@ def check_array_function(fn, cases, name, reference, shape_question, value_slips
     -------
     None, so that a hidden-test cell ending with this call is all-or-nothing in nbgrader.
     """
-    if not callable(fn):
-        raise AssertionError(f"{name} is {type(fn).__name__}, not a function: define it with `def`.")
+    require_function(fn, name)
     used = None if allow_reference else _uses_reference(fn)
     if used:
         raise AssertionError(f"{name} uses efficientnn's {used}, the layer it is graded against: write it with "
@@ -601,8 +599,7 @@ def check_separable(depthwise_fn, pointwise_fn, allow_reference: bool = False) -
     """Check that ``pointwise_fn(depthwise_fn(x, w_dw), w_pw)`` has the standard convolution's output
     shape and equals :class:`efficientnn.layers.SeparableConv2D` (no bias)."""
     for fn, name in ((depthwise_fn, "depthwise_conv"), (pointwise_fn, "pointwise_conv")):
-        if not callable(fn):
-            raise AssertionError(f"{name} is {type(fn).__name__}, not a function: define it with `def`.")
+        require_function(fn, name)
         used = None if allow_reference else _uses_reference(fn)
         if used:
             raise AssertionError(f"{name} uses efficientnn's {used}, the layer it is graded against: write it "

@@ -46,7 +46,7 @@ import numpy as np
 
 from .. import pruning
 from .check import SLIP_MESSAGES, Verdict, check, matches
-from .exercises import _call
+from .exercises import _call, require_function
 from .parse import AnswerFormatError, parse_number
 from .questions import LayerSpec, Question, describe_model
 from .widgets import QuizWidget, feedback_html
@@ -254,8 +254,7 @@ def _uses_reference(fn, names) -> str | None:
 
 
 def _start(fn, name, allow_reference):
-    if not callable(fn):
-        raise AssertionError(f"{name} is {type(fn).__name__}, not a function: define it with `def`.")
+    require_function(fn, name)
     used = None if allow_reference else _uses_reference(fn, _FORBIDDEN[name])
     if used:
         raise AssertionError(f"{name} uses efficientnn.pruning's {used}, which it is graded against: write it with "
@@ -456,8 +455,7 @@ def check_magnitude_prune_form(fn) -> None:
     Not whether the right weights were removed.
     """
     name = "magnitude_prune"
-    if not callable(fn):
-        raise AssertionError(f"{name} is {type(fn).__name__}, not a function: define it with `def`.")
+    require_function(fn, name)
     case = WeightCase((3, 4), "normal", seed=7, sparsity=0.5)
     w, result = _run(fn, case, name)
     problem = _array_form(result, w)
@@ -536,8 +534,7 @@ def check_weight_sparsity(fn, allow_reference: bool = False) -> None:
 def check_weight_sparsity_form(fn) -> None:
     """Visible test: ``weight_sparsity`` returns a number between 0 and 1 (not whether it is right)."""
     name = "weight_sparsity"
-    if not callable(fn):
-        raise AssertionError(f"{name} is {type(fn).__name__}, not a function: define it with `def`.")
+    require_function(fn, name)
     case = WeightCase((4, 5), "sparse", seed=7, zeros=0.5)
     _, result = _run(fn, case, name)
     problem = _number_form(result)
@@ -625,8 +622,7 @@ def check_csr_bytes(fn, allow_reference: bool = False) -> None:
 def check_csr_bytes_form(fn) -> None:
     """Visible test: ``csr_bytes`` returns a whole number (not whether it is right)."""
     name = "csr_bytes"
-    if not callable(fn):
-        raise AssertionError(f"{name} is {type(fn).__name__}, not a function: define it with `def`.")
+    require_function(fn, name)
     case = WeightCase((6, 4), "sparse", seed=7, zeros=0.5)
     _, result = _run(fn, case, name)
     problem = _bytes_form(result)
