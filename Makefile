@@ -15,6 +15,9 @@ LAB_DIR ?= release
 # Jupyter refuses to start as root (as in many containers) unless told it may.
 LAB_FLAGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
+# JupyterLab's settings defaults for the course (course/jupyter/lab-settings/overrides.json):
+# no "Would you like to get notified about official Jupyter news?" pop-up, no update check.
+LAB_SETTINGS := --LabApp.app_settings_dir=$(CURDIR)/course/jupyter/lab-settings
 
 # nbgrader runs `alembic` by name, so the venv's bin must be on PATH even for
 # tools started through `python -m`.
@@ -23,7 +26,7 @@ export PATH := $(BIN):$(PATH)
 # the jupyter_core deprecation warning; HOME itself is left alone).
 export JUPYTER_PLATFORM_DIRS := 1
 
-.PHONY: help setup lab test grade release bench clean distclean
+.PHONY: help setup lab test grade release bench mutation clean distclean
 
 help:
 	@echo "make lab        open the course notebooks in JupyterLab (LAB_DIR=$(LAB_DIR))"
@@ -31,6 +34,7 @@ help:
 	@echo "make release    regenerate release/ from source/ with nbgrader"
 	@echo "make grade      autograde the example class"
 	@echo "make bench      run the benchmarks and print their tables"
+	@echo "make mutation  mutation score of the graded modules against their own tests (slow; MUTATION_ARGS='shapes cost')"
 	@echo "make clean      remove caches, build, test and benchmark output (keeps .venv and all of course/)"
 	@echo "make distclean  clean, and remove .venv too"
 
@@ -45,7 +49,7 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 setup: $(STAMP)
 
 lab: setup
-	jupyter lab $(LAB_FLAGS) $(LAB_DIR)
+	jupyter lab $(LAB_FLAGS) $(LAB_SETTINGS) $(LAB_DIR)
 
 test: setup
 	python -m pytest tests $(PYTEST_ARGS)
@@ -58,6 +62,15 @@ release: setup
 
 bench: setup
 	python -m benchmarks --json benchmarks/results/latest.json
+
+# Mutation testing (tests/mutation.py): each graded module's mutants against its own tests, a
+# score table and the survivors (explained in tests/MUTANTS.md). Minutes per module, so it is not
+# part of `make test`. mutmut is a tool for this target only, installed on first use.
+MUTMUT ?= mutmut==3.8.1
+MUTATION_ARGS ?=
+mutation: setup
+	@python -c 'import mutmut' 2>/dev/null || python -m pip install '$(MUTMUT)'
+	nice -n 10 python tests/mutation.py $(MUTATION_ARGS)
 
 clean:
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {release,grade,validate} ...``; see --help."""
+"""Command line: ``python -m autograder {release,grade,validate,publish,collect,return,import-zip,export-grades} ...``; see --help."""
 from __future__ import annotations
 
 import argparse
@@ -16,7 +16,12 @@ examples:
   python -m autograder grade --example         grade the example class into course/
   python -m autograder grade course/submitted --workers 2
   python -m autograder grade --db postgresql://grader@dbhost/course --workers 4
+  python -m autograder grade --scheduler tcp://HOST:8786   grade on a Dask cluster's workers
   python -m autograder validate release/a1/a1.ipynb
+  python -m autograder publish A / collect A / return A     through nbgrader's exchange
+  python -m autograder import-zip ZIP --assignment A        a Canvas or Moodle zip, for grading
+  python -m autograder variant STUDENT A [--json]         a student's variant questions and answers
+  python -m autograder export-grades --lms canvas --assignment A
 """
 
 
@@ -62,6 +67,9 @@ def parser() -> argparse.ArgumentParser:
                    help=f"seconds for one whole submission (default {SUBMISSION_TIMEOUT_S})")
     g.add_argument("--memory-limit", type=_positive, default=MEMORY_LIMIT_MB, metavar="MB",
                    help=f"address space per submission in MB, 0 for none (default {MEMORY_LIMIT_MB})")
+    g.add_argument("--scheduler", metavar="tcp://HOST:8786",
+                   help="grade each submission as a task on the workers of this Dask distributed cluster "
+                        "(each worker machine needs this checkout and its .venv); --workers is then ignored")
     g.add_argument("--db", metavar="URL",
                    help="the course gradebook: a SQLite file or a database URL nbgrader accepts as db_url, "
                         "e.g. postgresql://grader@dbhost/course (default: COURSE/gradebook.db)")
@@ -79,6 +87,12 @@ def parser() -> argparse.ArgumentParser:
                                    "Exit status: 0 passed, 1 failed, 2 could not run.")
     v.add_argument("notebook", type=Path, metavar="NOTEBOOK")
     v.add_argument("--timeout", type=_positive, default=None, help="seconds a cell may run")
+
+    # The delivery channels (each command's own module holds its options and its run function).
+    from autograder import exchange, lms, variants
+    exchange.add_commands(sub)
+    lms.add_commands(sub)
+    variants.add_commands(sub)
     return p
 
 
@@ -86,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     root = (args.root or find_root()).resolve()
     try:
+        if hasattr(args, "run"):
+            return args.run(root, args)
         if args.command == "release":
             return _release(root, args)
         if args.command == "grade":
@@ -128,18 +144,22 @@ def _grade(root: Path, args) -> int:
     outcomes, table, warnings = grade(submissions, course, root / "source", workers=args.workers or _cores(),
                                       limits=limits, students=args.student, assignments=args.assignment,
                                       strict_names=args.strict_names, progress=not args.no_progress,
-                                      keep_temp=args.keep_temp, db=args.db, sandbox=args.sandbox)
+                                      keep_temp=args.keep_temp, db=args.db, sandbox=args.sandbox,
+                                      scheduler=args.scheduler)
     elapsed = time.monotonic() - start
+    from autograder.grade import SUMMARY
     for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        if not w.startswith(SUMMARY):
+            print(f"warning: {w}", file=sys.stderr)
     if table:
         print(format_table(table))
     n = len(outcomes)
     print(f"\ngraded {n} submission(s) in {elapsed:.1f} s ({elapsed / max(n, 1):.1f} s each, "
-          f"{args.workers or _cores()} worker(s))")
+          + (f"on the Dask cluster at {args.scheduler})" if args.scheduler else f"{args.workers or _cores()} worker(s))"))
     slowest = sorted(outcomes, key=lambda o: -o.seconds)[:3]
     if slowest:
         print("slowest: " + ", ".join(f"{o.job.student}/{o.job.assignment} {o.seconds:.1f} s" for o in slowest))
+    print("\n".join(w for w in warnings if w.startswith(SUMMARY)))
     print(f"grades: {course / 'grades.csv'}\nfeedback: {course / 'feedback'}\nlogs: {course / 'logs'}")
     print(f"gradebook: {args.db or course / 'gradebook.db'}")
     return 0

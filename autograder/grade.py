@@ -2,22 +2,23 @@
 
 Process model
 -------------
-1. One nbgrader process builds a *template* gradebook holding the assignments
+1. The SUBMISSIONS folder is read as data (:mod:`autograder.submissions`): no link is
+   followed, and every entry is graded, refused (a link, a device, ...: scored 0 with a note) or
+   skipped (not a submission), each with its reason.
+2. One nbgrader process builds a *template* gradebook holding the assignments
    (generate_assignment from source/) and brings the course gradebook's copy
    of the assignments up to date.
-2. Each submission (one student, one assignment) is graded by its own
+3. Each submission becomes a :class:`autograder.job.GradingJob`, run by a runner
+   (:mod:`autograder.runner`, or a Dask cluster with ``scheduler``): its own
    ``python -m autograder.worker autograde`` process, in a private temporary
    course folder that holds that submission only, with a private copy of the
-   template gradebook. The process and the kernel it starts are capped in
-   address space (RLIMIT_AS) and the whole submission in wall-clock time; on
-   timeout every process of that job is killed. Before nbgrader sees the
+   template gradebook, capped in address space and wall-clock time. Before nbgrader sees the
    notebook its graded cells are put back in their released form
-   (:mod:`autograder.structure`); the kernel runs in a sandbox that hides the
-   course, the gradebooks and the other submissions (:mod:`autograder.sandbox`);
+   (:mod:`autograder.structure`); the kernel runs in a bubblewrap sandbox with no network that
+   sees neither the course, the gradebooks nor the other submissions (:mod:`autograder.sandbox`);
    after it exits, the worker re-checks the graded cells in its own clean
    interpreter (:mod:`autograder.audit`).
-3. ``workers`` submissions run at once (a thread pool that waits on the
-   processes). The parent alone writes the course gradebook (a SQLite file or
+4. The parent alone writes the course gradebook (a SQLite file or
    any database URL), merging one finished submission at a time and waiting
    while another program holds it, then writes grades.csv.
 
@@ -32,129 +33,59 @@ import html
 import json
 import os
 import shutil
-import subprocess
+import stat
 import sys
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import gradebook
-from autograder.settings import (CELL_TIMEOUT_S, IGNORED, MEMORY_LIMIT_MB, PACKAGE, SUBMISSION_TIMEOUT_S,
-                                 GradingError, assignments_in, notebooks_of, subprocess_env)
+from autograder import gradebook, submissions as intake
+from autograder.job import GradingJob, Limits, Outcome, Result, Submission
+from autograder.runner import run_generate, run_local
+from autograder.settings import IGNORED, PACKAGE, GradingError, assignments_in, notebooks_of
 
 NOTES_FILE = "grading-notes.json"
-JOB_MARK = "AUTOGRADER_JOB"
+#: Start of the last line of a run's warnings: the count of SUBMISSIONS' entries (see :func:`summary`).
+SUMMARY = "submissions: "
+#: Seconds the runner gives the generate step.
+GENERATE_TIMEOUT_S = 600
 
-
-@dataclass
-class Job:
-    """One student's submission of one assignment."""
-    student: str
-    assignment: str
-    folder: Path
-
-
-@dataclass
-class Outcome:
-    """What grading one :class:`Job` produced."""
-    job: Job
-    status: str  # graded | unreadable | failed | timeout | crashed
-    notes: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-
-@dataclass
-class Limits:
-    """Resource limits for one submission."""
-    cell_timeout_s: int = CELL_TIMEOUT_S
-    memory_mb: int = MEMORY_LIMIT_MB
-    submission_timeout_s: int = SUBMISSION_TIMEOUT_S
-
-
-def find_jobs(submissions: Path, known: list[str], students=None, assignments=None):
-    """Jobs in nbgrader's ``SUBMISSIONS/<student>/<assignment>/`` layout.
-
-    Returns (jobs, warnings): folders that name no known assignment are not
-    graded and are reported instead.
-    """
-    jobs, warnings = [], []
-    if not submissions.is_dir():
-        raise GradingError(f"no submissions folder at {submissions} "
-                           "(expected SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb)")
-    for student_dir in sorted(submissions.iterdir()):
-        if student_dir.name.startswith("."):
-            continue
-        if not student_dir.is_dir():
-            warnings.append(f"{student_dir.name}: a file where a student folder belongs: ignored")
-            continue
-        if students and student_dir.name not in students:
-            continue
-        for folder in sorted(student_dir.iterdir()):
-            if folder.name.startswith(".") or not folder.is_dir():
-                continue
-            if folder.name not in known:
-                warnings.append(f"{student_dir.name}/{folder.name}: no assignment of that name in source/: ignored")
-            elif not assignments or folder.name in assignments:
-                jobs.append(Job(student_dir.name, folder.name, folder))
-    return jobs, warnings
-
-
-def _job_processes(mark: str):
-    import psutil
-    found = []
-    for proc in psutil.process_iter(["pid"]):
-        try:
-            if proc.environ().get(JOB_MARK) == mark:
-                found.append(proc)
-        except (psutil.Error, OSError):
-            continue
-    return found
-
-
-def _kill_job(mark: str) -> None:
-    """Kill every process that carries this job's mark (the worker, its kernel, strays)."""
-    import psutil
-    procs = _job_processes(mark)
-    for proc in procs:
-        try:
-            proc.kill()
-        except psutil.Error:
-            pass
-    psutil.wait_procs(procs, timeout=5)
+Job = Submission  # the name this module used before GradingJob existed
 
 
 def run_worker(command: str, spec: dict, workdir: Path, timeout_s: float, threads: int | None = None):
-    """Run ``python -m autograder.worker COMMAND`` on ``spec`` in ``workdir``.
+    """One job given as a dict (:meth:`GradingJob.to_dict`), run in ``workdir``: (result dict or None, exit
+    code or None, timed_out). For runners that send jobs elsewhere (``autograder.cluster``); the local
+    runner uses :func:`autograder.runner.run_job`."""
+    from autograder import runner, sandbox
 
-    Returns (result dict or None, exit code or None, timed_out). Any process
-    the job leaves behind (a kernel that outlived its worker) is killed.
+    workdir = Path(workdir).resolve()
+    if command == "generate":
+        result = run_generate(spec, workdir, timeout_s)
+        return result, 0 if result is not None else None, result is None
+    spec = dict(spec, workdir=str(workdir))
+    if spec.get("sandbox"):
+        box = dict(spec["sandbox"], workdir=str(workdir / "sandbox"), ledger=str(workdir / "ledger.jsonl"))
+        spec["sandbox"] = sandbox.SandboxSpec.from_dict(box).to_dict()
+    job = GradingJob.from_dict(spec)
+    result = runner.run_job(job, timeout_s, threads)
+    timed_out = result.status == "timeout"
+    if timed_out or result.status == "crashed":
+        return None, None, timed_out
+    return {"status": result.status, "notes": result.notes, "log": result.log, "steps": result.steps}, 0, False
+
+
+def sandbox_spec(mode: str, hidden=None, uid: int = 0) -> dict | None:
+    """A job's sandbox as a dict, to be completed with the job's folder by :func:`run_worker` (None when off).
+
+    ``hidden`` is ignored: the bwrap sandbox shows only what it binds (see :mod:`autograder.sandbox`).
     """
-    workdir.mkdir(parents=True, exist_ok=True)
-    spec = dict(spec, result=str(workdir / "result.json"), workdir=str(workdir))
-    spec_path = workdir / "spec.json"
-    spec_path.write_text(json.dumps(spec, indent=1))
-    mark = uuid.uuid4().hex
-    env = subprocess_env(threads)
-    env[JOB_MARK] = mark
-    timed_out, code = False, None
-    with open(workdir / "worker.log", "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "autograder.worker", command, str(spec_path)],
-                                cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-        try:
-            code = proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_job(mark)
-            proc.wait()
-    _kill_job(mark)
-    result_path = workdir / "result.json"
-    result = json.loads(result_path.read_text()) if result_path.is_file() and not timed_out else None
-    return result, code, timed_out
+    from autograder import sandbox
+
+    spec = sandbox.spec_for(mode, 0, Path("/"), PACKAGE.parent / "efficientnn", None)
+    return None if spec is None else dict(spec.to_dict(), uid=uid or spec.uid, workdir="", ledger="")
 
 
 def prepare(source: Path, assignments: list[str], course_db, tmp: Path) -> Path:
@@ -176,7 +107,7 @@ def prepare(source: Path, assignments: list[str], course_db, tmp: Path) -> Path:
     fresh = local and not course_db.exists()
     dbs = [template] if fresh else [template, course_db]
     spec = {"root": str(root), "dbs": [str(db) for db in dbs], "assignments": assignments}
-    result, code, timed_out = run_worker("generate", spec, tmp / "prepare-job", timeout_s=600)
+    result = run_generate(spec, tmp / "prepare-job", GENERATE_TIMEOUT_S)
     deadline = time.monotonic() + gradebook.LOCK_WAIT_S
     while (result is not None and not result["ok"] and not fresh and time.monotonic() < deadline
            and any("database is locked" in log for log in result.get("errors", {}).values())):
@@ -184,7 +115,7 @@ def prepare(source: Path, assignments: list[str], course_db, tmp: Path) -> Path:
         # template is done, so only the course gradebook is tried again.
         time.sleep(2)
         spec["dbs"] = [str(course_db)]
-        result, code, timed_out = run_worker("generate", spec, tmp / "prepare-job", timeout_s=600)
+        result = run_generate(spec, tmp / "prepare-job", GENERATE_TIMEOUT_S)
     if result is None or not result["ok"]:
         detail = "\n".join(f"--- {a}\n{log}" for a, log in (result or {}).get("errors", {}).items())
         if result is None:
@@ -206,7 +137,7 @@ def _replace_tree(src: Path, dest: Path) -> None:
         shutil.rmtree(dest)
     if src.is_dir():
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(src, dest)
+        shutil.copytree(src, dest, symlinks=True)
 
 
 def _note_page(student: str, assignment: str, notebook: str, notes: list[str], score: str) -> str:
@@ -225,7 +156,7 @@ def _read_notes(course: Path) -> dict:
 
 def grade(submissions: Path, course: Path, source: Path, workers: int = 1, limits: Limits | None = None,
           students=None, assignments=None, strict_names: bool = False, progress: bool = True,
-          keep_temp: bool = False, db=None, sandbox: str = "auto"):
+          keep_temp: bool = False, db=None, sandbox: str = "auto", scheduler: str | None = None):
     """Grade every submission in ``submissions`` into the course folder ``course``.
 
     Writes ``course/submitted`` (a copy, when ``submissions`` is elsewhere),
@@ -233,8 +164,12 @@ def grade(submissions: Path, course: Path, source: Path, workers: int = 1, limit
     the gradebook (``db``: a path or a database URL, default
     ``course/gradebook.db``), ``grades.csv``, ``grading-notes.json`` and
     ``logs/<assignment>/<student>.log``. ``sandbox`` is a mode of
-    :mod:`autograder.sandbox` ("auto", "root", "user" or "off"). Returns
-    (outcomes, csv rows, warnings).
+    :mod:`autograder.sandbox` ("auto", "root", "user" or "off"). With
+    ``scheduler`` (a Dask scheduler's address, ``tcp://HOST:8786``) each
+    submission is graded by a task on that cluster (:mod:`autograder.cluster`)
+    and ``workers`` is the cluster's. Returns (outcomes, csv rows, warnings);
+    the last warning counts every entry of ``submissions``: graded, refused and
+    skipped, with the reasons (see :func:`summary`).
     """
     limits = limits or Limits()
     course = course.resolve()
@@ -245,18 +180,38 @@ def grade(submissions: Path, course: Path, source: Path, workers: int = 1, limit
     unknown = sorted(set(assignments or []) - set(known))
     if unknown:
         raise GradingError(f"no source for assignment(s) {unknown}; known: {known}")
-    jobs, warnings = find_jobs(submissions, known, students, assignments)
+    found = intake.find(submissions, known, students, assignments)
+    warnings = [f"{entry}: {why}: skipped" for entry, why in found.skipped]
     course.mkdir(parents=True, exist_ok=True)
     with _exclusive(course):
         submitted = course / "submitted"
         if submissions != submitted.resolve():
-            for job in jobs:
-                _replace_tree(job.folder, submitted / job.student / job.assignment)
+            for job in found.jobs:
+                intake.copy(job.folder, submitted / job.student / job.assignment)
                 job.folder = submitted / job.student / job.assignment
         course_db = db if db is not None and "://" in str(db) else Path(db or course / "gradebook.db").resolve()
-        context = {"submissions": submissions, "sandbox": sandbox}
-        return _grade_locked(jobs, warnings, course, source, course_db, workers, limits,
-                             strict_names, progress, keep_temp, context)
+        context = {"submissions": submissions, "sandbox": sandbox, "scheduler": scheduler}
+        outcomes, table, warnings = _grade_locked(found, warnings, course, source, course_db, workers, limits,
+                                                  strict_names, progress, keep_temp, context)
+    warnings.append(summary(outcomes, found))
+    return outcomes, table, warnings
+
+
+def summary(outcomes: list[Outcome], found: intake.Found) -> str:
+    """The run's last word: how many entries were graded, refused (why) and skipped (why)."""
+    def why(reasons):
+        counts = {}
+        for reason in reasons:
+            counts[reason] = counts.get(reason, 0) + 1
+        return "; ".join(f"{n} {reason}" for reason, n in sorted(counts.items()))
+
+    graded = sum(o.status != "refused" for o in outcomes)
+    text = f"{SUMMARY}{graded} graded, {len(found.refused)} refused, {len(found.skipped)} skipped"
+    if found.refused:
+        text += " | refused: " + why(kind for _, entries in found.refused for _, kind in entries[:1])
+    if found.skipped:
+        text += " | skipped: " + why(reason for _, reason in found.skipped)
+    return text
 
 
 @contextmanager
@@ -274,31 +229,52 @@ def _exclusive(course: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def sandbox_spec(mode: str, hidden: list, uid: int) -> dict | None:
-    """The :mod:`autograder.sandbox` spec of one job (without its ledger), or None when off.
+def grading_jobs(found: list[Submission], source: Path, tmp: Path, template: Path, limits: Limits,
+                 strict_names: bool, mode: str) -> list[GradingJob]:
+    """One :class:`GradingJob` per submission, each with its own folder under ``tmp/jobs``."""
+    from autograder import sandbox
 
-    Hidden: the course repository (but for ``efficientnn/`` and the Python environment), the
-    given folders (course, submissions, temporary folders), the grader's home and Jupyter
-    runtime folder (other kernels' keys), ``/tmp``, ``/var/tmp`` and ``/dev/shm``.
-    """
-    if mode not in ("root", "user"):
-        return None
-    from jupyter_core.paths import jupyter_runtime_dir
-
-    repo = PACKAGE.parent
-    home = os.path.expanduser("~")
-    hide = [repo, *hidden, jupyter_runtime_dir(), "/tmp", "/var/tmp", "/dev/shm"]
-    if home not in ("/", ""):
-        hide.append(home)
-    import site
-
-    keep = [repo / "efficientnn", sys.prefix, sys.base_prefix, sys.exec_prefix, site.getusersitepackages()]
-    real = lambda paths: sorted({os.path.realpath(str(p)) for p in paths})  # noqa: E731
-    return {"mode": mode, "uid": uid, "hide": real(hide), "keep": {"/": real(keep)},
-            "tmp_mb": 256, "file_mb": 256, "nproc": 256}
+    jobs = []
+    for i, sub in enumerate(found):
+        workdir = tmp / "jobs" / f"{i:04d}"
+        box = sandbox.spec_for(mode, i, workdir / "sandbox", PACKAGE.parent / "efficientnn", workdir / "ledger.jsonl")
+        jobs.append(GradingJob(
+            student=sub.student, assignment=sub.assignment, notebooks=tuple(notebooks_of(source, sub.assignment)),
+            submission_dir=str(sub.folder), source_dir=str(source / sub.assignment),
+            release_dir=str(tmp / "prepare" / "release" / sub.assignment), template_db=str(template),
+            workdir=str(workdir), cell_timeout_s=limits.cell_timeout_s, memory_mb=limits.memory_mb,
+            cpu_s=limits.submission_timeout_s, strict_names=strict_names, sandbox=box))
+    return jobs
 
 
-def _grade_locked(jobs, warnings, course, source, course_db, workers, limits, strict_names, progress,
+def _per_job(runner, workers: int):
+    """A runner that grades one job per call (``runner(command, spec, workdir, timeout_s, threads)``, as
+    :func:`run_worker`) as one that takes a list of jobs and yields results, like :func:`run_local`."""
+    def run(jobs, _workers, timeout_s, threads):
+        def one(job):
+            start = time.monotonic()
+            try:
+                raw, code, timed_out = runner("autograde", job.to_dict(), Path(job.workdir), timeout_s, threads)
+            except Exception as exc:  # the runner's own failure must not lose the job
+                return Result("crashed", [f"grader error ({type(exc).__name__}): scored 0"], log=repr(exc)), \
+                    time.monotonic() - start
+            if timed_out:
+                result = Result("timeout", [f"grading stopped after {timeout_s:g} s, the time limit for a whole "
+                                            "submission: scored 0"])
+            elif raw is None:
+                result = Result("crashed", [f"the grading process died (exit code {code}): scored 0"])
+            else:
+                result = Result(raw["status"], raw.get("notes", []), raw.get("log", ""), raw.get("steps", {}))
+            return result, time.monotonic() - start
+
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = {pool.submit(one, job): job for job in jobs}
+            for future in as_completed(futures):
+                yield (futures[future], *future.result())
+    return run
+
+
+def _grade_locked(found, warnings, course, source, course_db, workers, limits, strict_names, progress,
                   keep_temp, context):
     from tqdm.auto import tqdm
 
@@ -307,58 +283,48 @@ def _grade_locked(jobs, warnings, course, source, course_db, workers, limits, st
     tmp = Path(tempfile.mkdtemp(prefix="autograder-"))
     outcomes: list[Outcome] = []
     notes = _read_notes(course)
+    runner, cluster = run_local, None
     try:
+        if context.get("scheduler"):
+            from autograder.cluster import DaskRunner
+            cluster = DaskRunner(context["scheduler"])
+            runner, workers = _per_job(cluster, cluster.slots), cluster.slots
         mode, warning = sandbox.probe(context["sandbox"])
         if warning:
             warnings.append(warning)
-        used = sorted({j.assignment for j in jobs})
-        template = prepare(source, used, course_db, tmp) if used else None
+        used = sorted({j.assignment for j in found.jobs} | {sub.assignment for sub, _ in found.refused})
+        started = time.perf_counter()
+        with gradebook.setting_up(course_db):  # other machines may be adding the same assignments
+            template = prepare(source, used, course_db, tmp) if used else None
+        batch = {"generate": time.perf_counter() - started, "merge": 0.0}
         threads = max(1, (os.cpu_count() or 1) // max(1, workers))
-        hidden = [source.parent, course, context["submissions"], tmp, tempfile.gettempdir()]
-        if gradebook.is_sqlite_file(course_db):
-            hidden.append(gradebook.sqlite_path(course_db).parent)
-        index = {id(job): i for i, job in enumerate(jobs)}
+        jobs = grading_jobs(found.jobs, source, tmp, template, limits, strict_names, mode)
+        by_job = {id(job): sub for job, sub in zip(jobs, found.jobs)}
+        bar = tqdm(total=len(jobs) + len(found.refused), desc="grading", unit="submission", disable=not progress)
 
-        def run(job: Job, workdir: Path) -> Outcome:
-            spec = {"student": job.student, "assignment": job.assignment,
-                    "notebooks": notebooks_of(source, job.assignment),
-                    "submission_dir": str(job.folder), "source_dir": str(source / job.assignment),
-                    "release_dir": str(tmp / "prepare" / "release" / job.assignment),
-                    "template_db": str(template), "timeout": limits.cell_timeout_s,
-                    "memory_mb": limits.memory_mb, "strict_names": strict_names,
-                    "sandbox": sandbox_spec(mode, hidden, sandbox.UID_BASE + index[id(job)] % 100_000)}
-            start = time.monotonic()
-            result, code, timed_out = run_worker("autograde", spec, workdir, limits.submission_timeout_s, threads)
-            seconds = time.monotonic() - start
-            if timed_out:
-                return Outcome(job, "timeout", [f"grading stopped after {limits.submission_timeout_s} s, "
-                                                "the time limit for a whole submission: scored 0"], seconds)
-            if result is None:
-                return Outcome(job, "crashed", [f"the grading process died (exit code {code}, e.g. killed "
-                                                f"at the {limits.memory_mb} MB memory limit): scored 0"], seconds)
-            return Outcome(job, result["status"], result["notes"], seconds)
+        def record(outcome: Outcome, workdir: Path | None) -> None:
+            sub = outcome.job
+            started = time.perf_counter()
+            try:
+                _collect(outcome, workdir, course, source, course_db)
+            except Exception as exc:  # e.g. a locked or damaged course gradebook
+                outcome.notes.append(f"grade NOT recorded ({type(exc).__name__}: {exc})")
+                warnings.append(f"{sub.student}/{sub.assignment}: grade not recorded: {exc}")
+            batch["merge"] += time.perf_counter() - started
+            notes.setdefault(sub.assignment, {})[sub.student] = "; ".join(outcome.notes)
+            outcomes.append(outcome)
+            bar.set_postfix_str(f"{sub.student}/{sub.assignment}: {outcome.status}")
+            bar.update(1)
 
-        bar = tqdm(total=len(jobs), desc="grading", unit="submission", disable=not progress)
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = {pool.submit(run, job, tmp / "jobs" / f"{i:04d}"): (job, tmp / "jobs" / f"{i:04d}")
-                       for i, job in enumerate(jobs)}
-            for future in as_completed(futures):
-                job, workdir = futures[future]
-                try:
-                    outcome = future.result()
-                except Exception as exc:  # the parent's own bug must not lose other grades
-                    outcome = Outcome(job, "crashed", [f"grader error ({type(exc).__name__}: {exc}): scored 0"])
-                try:
-                    _collect(outcome, workdir, course, source, course_db)
-                except Exception as exc:  # e.g. a locked or damaged course gradebook
-                    outcome.notes.append(f"grade NOT recorded ({type(exc).__name__}: {exc})")
-                    warnings.append(f"{job.student}/{job.assignment}: grade not recorded: {exc}")
-                notes.setdefault(job.assignment, {})[job.student] = "; ".join(outcome.notes)
-                outcomes.append(outcome)
-                bar.set_postfix_str(f"{job.student}/{job.assignment}: {outcome.status}")
-                bar.update(1)
+        for sub, why in found.refused:
+            record(Outcome(sub, "refused", [f"refused: {entry} {kind}: scored 0" for entry, kind in why]), None)
+        for job, result, seconds in runner(jobs, workers, limits.submission_timeout_s, threads):
+            record(Outcome(by_job[id(job)], result.status, result.notes, seconds, result.steps), Path(job.workdir))
         bar.close()
+        _write_timings(course, batch, outcomes)
     finally:
+        if cluster is not None:
+            cluster.close()
         (course / NOTES_FILE).write_text(json.dumps(notes, indent=1, sort_keys=True))
         if keep_temp:
             print(f"temporary grading folders kept in {tmp}", file=sys.stderr)
@@ -374,31 +340,41 @@ def _grade_locked(jobs, warnings, course, source, course_db, workers, limits, st
     return outcomes, table, warnings
 
 
-def _collect(outcome: Outcome, workdir: Path, course: Path, source: Path, course_db) -> None:
-    """Move one finished job's files into the course folder and merge its scores."""
+def _write_timings(course: Path, batch: dict, outcomes: list[Outcome]) -> None:
+    """``logs/timings.json``: seconds of the batch's steps and of each job's (where grading's time goes)."""
+    jobs = {f"{o.job.student}/{o.job.assignment}": dict(o.steps, total=o.seconds) for o in outcomes}
+    (course / "logs").mkdir(parents=True, exist_ok=True)
+    (course / "logs" / "timings.json").write_text(json.dumps({"batch": batch, "jobs": jobs}, indent=1))
+
+
+def _collect(outcome: Outcome, workdir: Path | None, course: Path, source: Path, course_db) -> None:
+    """Move one finished job's files into the course folder and merge its scores.
+
+    ``workdir`` is None for a submission refused before grading.
+    """
     job = outcome.job
-    private = workdir / "course"
-    graded = outcome.status == "graded"
+    graded = outcome.status in ("graded", "failed") and workdir is not None and (workdir / "gradebook.db").is_file()
+    private = workdir / "course" if workdir else None
     for step in ("autograded", "feedback"):
         dest = course / step / job.student / job.assignment
-        if graded:
+        if outcome.status == "graded" and private is not None:
             _replace_tree(private / step / job.student / job.assignment, dest)
         elif dest.exists():
             shutil.rmtree(dest)  # an older run's pages would contradict the new score
     logs = course / "logs" / job.assignment
     logs.mkdir(parents=True, exist_ok=True)
-    result = workdir / "result.json"
-    text = json.loads(result.read_text()).get("log", "") if result.is_file() else ""
-    worker_log = workdir / "worker.log"
-    text += "\n--- worker output\n" + (worker_log.read_text(errors="replace") if worker_log.is_file() else "")
+    text = ""
+    if workdir is not None:
+        result = workdir / "result.json"
+        text = json.loads(result.read_text()).get("log", "") if result.is_file() else ""
+        worker_log = workdir / "worker.log"
+        text += "\n--- worker output\n" + (worker_log.read_text(errors="replace") if worker_log.is_file() else "")
     text = (f"{job.student}/{job.assignment}: {outcome.status} in {outcome.seconds:.1f} s\n"
             f"notes: {'; '.join(outcome.notes) or '-'}\n--- nbgrader log\n{text}")
     (logs / f"{job.student}.log").write_text(text)
 
-    stamp = job.folder / "timestamp.txt"
-    gradebook.merge(course_db, job.assignment, job.student,
-                    workdir / "gradebook.db" if graded else None,
-                    timestamp=stamp.read_text().strip() if stamp.is_file() and not graded else None)
+    gradebook.merge(course_db, job.assignment, job.student, workdir / "gradebook.db" if graded else None,
+                    timestamp=_timestamp(job.folder) if not graded else None)
 
     # Every notebook gets a feedback page, even one nbgrader could not run.
     feedback = course / "feedback" / job.student / job.assignment
@@ -408,6 +384,19 @@ def _collect(outcome: Outcome, workdir: Path, course: Path, source: Path, course
         feedback.mkdir(parents=True, exist_ok=True)
         for nb in missing:
             (feedback / f"{nb}.html").write_text(_note_page(job.student, job.assignment, nb, outcome.notes, score))
+
+
+def _timestamp(folder: Path) -> str | None:
+    """``timestamp.txt`` of a submission, read without following a link (None when absent or not a file)."""
+    try:
+        fd = os.open(folder / "timestamp.txt", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
+            return None
+        return fh.read(200).decode(errors="replace").strip()
 
 
 def _score_text(course_db, job: Job) -> str:

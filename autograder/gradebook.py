@@ -33,6 +33,54 @@ def is_sqlite_file(db) -> bool:
     return "://" not in str(db) or str(db).startswith("sqlite:///")
 
 
+@contextmanager
+def setting_up(db):
+    """Hold the right to add assignments to a shared database gradebook; ready it for nbgrader.
+
+    Several grading processes (one per machine, or per share of a class) may start at once
+    against one PostgreSQL (or other server) gradebook. Each adds the assignments to it, and
+    two doing that at once would both insert them (a duplicate-key error) or both create the
+    tables, so they take turns on a server-side advisory lock. The database also gets the
+    course row nbgrader's assignments point to: nbgrader's default course id is ``""``, for
+    which it never creates one, and unlike SQLite a server enforces the foreign key.
+    For a SQLite file (one writer, locked by the file system) this does nothing.
+    """
+    if is_sqlite_file(db):
+        yield
+        return
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url(db), future=True)
+    try:
+        with engine.connect() as con:
+            locking = engine.dialect.name == "postgresql"
+            if locking:
+                con.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _SETUP_LOCK})
+                con.commit()
+            try:
+                with open_gradebook(db) as gb:
+                    _ensure_course(gb)
+                yield
+            finally:
+                if locking:
+                    con.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _SETUP_LOCK})
+                    con.commit()
+    finally:
+        engine.dispose()
+
+
+#: Key of the PostgreSQL advisory lock held while a grading run adds its assignments.
+_SETUP_LOCK = 0x656E6E5F6772  # "enn_gr"
+
+
+def _ensure_course(gb) -> None:
+    from nbgrader.api import Course
+
+    if gb.db.get(Course, "") is None:
+        gb.db.add(Course(id=""))
+        gb.db.commit()
+
+
 def sqlite_path(db) -> Path:
     text = str(db)
     return Path(text[len("sqlite:///"):] if text.startswith("sqlite:///") else text)

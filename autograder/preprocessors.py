@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
+import time
 
 from jupyter_client.manager import AsyncKernelManager
 from nbconvert.preprocessors import Preprocessor
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Dict, Integer, Unicode
 
 from autograder import sandbox
+from autograder.sandbox import SandboxSpec
 
 NOTICE = "(Traceback removed: this check is a hidden test.)"
 #: Start of the line added to a cell whose output was cut (``autograder.worker`` looks for it).
@@ -31,20 +32,33 @@ CUT_MARK = "[grader] output cut:"
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernels start inside the sandbox named by ``$AUTOGRADER_SANDBOX``.
+    """A kernel manager whose kernels start inside the sandbox given by its ``sandbox`` trait.
 
-    Without that variable (a student's own ``validate``), kernels start as usual.
+    ``sandbox`` is a :class:`autograder.sandbox.SandboxSpec` as a dict (the grading worker sets
+    ``c.SandboxedKernelManager.sandbox``); empty, as in a student's own ``validate``, kernels
+    start as usual. A sandboxed kernel has no network, so it talks to this process over Unix
+    sockets (Jupyter's ``ipc`` transport) in a folder the sandbox shares.
     """
 
-    def format_kernel_cmd(self, extra_arguments=None):
-        cmd = super().format_kernel_cmd(extra_arguments)
-        spec = os.environ.get(sandbox.SPEC_VARIABLE)
-        if not spec:
-            return cmd
-        mode = json.loads(Path(spec).read_text()).get("mode", "off")
-        if mode not in ("root", "user"):
-            return cmd
-        return sandbox.command(spec, mode, self.connection_file, cmd)
+    sandbox = Dict(help="the SandboxSpec of this job's kernels, as a dict; empty for none").tag(config=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._spec = SandboxSpec.from_dict(self.sandbox) if self.sandbox else None
+        if self._spec is not None:
+            self.cache_ports = False
+            self.transport = "ipc"
+            self.ip = self._spec.socket_prefix
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        if self._spec is not None:
+            # The kernel has a session of its own in the sandbox, out of reach of a signal to the
+            # launcher's process group: it is interrupted by a message on its control channel.
+            self.kernel_spec.interrupt_mode = "message"
+            env = kw.get("env") or dict(os.environ)
+            kernel_cmd = sandbox.command(self._spec, kernel_cmd, str(kw.get("cwd") or os.getcwd()), env,
+                                         self.connection_file)
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
 
 
 def _text_size(out) -> int:
@@ -77,6 +91,10 @@ class GradingExecute(Execute):
         config=True)
     course_kernel = Unicode("python3", help="the kernel every submission runs on, whatever its metadata says").tag(
         config=True)
+
+    #: Seconds spent starting kernels and waiting for them to answer, in this process (for the
+    #: benchmark's breakdown; the grading worker resets it).
+    kernel_start_s = 0.0
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
@@ -132,6 +150,20 @@ class GradingExecute(Execute):
         out["data"] = {"text/plain": str(out.get("data", {}).get("text/plain", ""))[:200]}
         out["metadata"] = {}
         return out
+
+    def start_new_kernel(self, **kwargs):
+        start = time.perf_counter()
+        try:
+            return super().start_new_kernel(**kwargs)
+        finally:
+            GradingExecute.kernel_start_s += time.perf_counter() - start
+
+    def start_new_kernel_client(self):
+        start = time.perf_counter()
+        try:
+            return super().start_new_kernel_client()
+        finally:
+            GradingExecute.kernel_start_s += time.perf_counter() - start
 
     def preprocess(self, nb, resources=None, km=None):
         self._used, self._notebook_used = {}, 0

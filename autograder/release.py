@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from autograder.grade import run_worker
+from autograder.runner import run_generate
 from autograder.settings import IGNORED, GradingError, assignments_in
 
 
@@ -37,7 +37,7 @@ def build(source: Path, assignments: list[str], tmp: Path) -> Path:
     for a in assignments:
         shutil.copytree(source / a, root / "source" / a, ignore=shutil.ignore_patterns(*IGNORED))
     spec = {"root": str(root), "dbs": [str(tmp / "gradebook.db")], "assignments": assignments}
-    result, code, timed_out = run_worker("generate", spec, tmp / "job", timeout_s=600)
+    result = run_generate(spec, tmp / "job", timeout_s=600)
     if result is None or not result["ok"]:
         detail = "\n".join(f"--- {a}\n{log}" for a, log in (result or {}).get("errors", {}).items())
         if result is None:

@@ -23,13 +23,8 @@ from __future__ import annotations
 
 import copy
 
-
-def _meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
-def _gid(cell):
-    return _meta(cell).get("grade_id")
+from autograder.cells import grade_id, nbgrader_meta
+from autograder.submissions import shown
 
 
 def _kind(meta: dict) -> str:
@@ -56,20 +51,20 @@ def restore(submitted, released) -> list[str]:
     Returns notes for the grade report, e.g. ``"test cell test_square_hidden was missing: put back
     and graded"``; no notes when nothing needed doing.
     """
-    rel = {_gid(c): c for c in released.cells if _gid(c)}
-    order = {gid: i for i, gid in enumerate(g for g in (_gid(c) for c in released.cells) if g)}
-    by_cell_id = {c.get("id"): _gid(c) for c in released.cells if _gid(c) and c.get("id")}
+    rel = {grade_id(c): c for c in released.cells if grade_id(c)}
+    order = {gid: i for i, gid in enumerate(g for g in (grade_id(c) for c in released.cells) if g)}
+    by_cell_id = {c.get("id"): grade_id(c) for c in released.cells if grade_id(c) and c.get("id")}
     by_source = {}
     for c in released.cells:
-        if _gid(c) and _kind(_meta(c)) in ("test", "locked"):
-            by_source.setdefault((c.cell_type, _norm(c.source)), _gid(c))
+        if grade_id(c) and _kind(nbgrader_meta(c)) in ("test", "locked"):
+            by_source.setdefault((c.cell_type, _norm(c.source)), grade_id(c))
 
     notes, restored, fake, edited, dropped, demoted = [], [], [], [], [], []
     seen, cells = set(), []
     for cell in submitted.cells:
-        gid = _gid(cell)
+        gid = grade_id(cell)
         if gid is not None and gid not in rel:
-            fake.append(str(gid))
+            fake.append(shown(str(gid)))  # the student wrote it: escaped and cut short
             cell.setdefault("metadata", {}).pop("nbgrader", None)
             gid = None
         if gid is None:
@@ -80,7 +75,7 @@ def restore(submitted, released) -> list[str]:
         if gid is None:
             cells.append(cell)
             continue
-        kind = _kind(_meta(rel[gid]))
+        kind = _kind(nbgrader_meta(rel[gid]))
         if gid in seen:
             if kind in ("test", "locked"):
                 dropped.append(gid)  # a copy of the grader's own cell: never the student's work
@@ -96,26 +91,26 @@ def restore(submitted, released) -> list[str]:
             edited.append(gid)
         cells.append(cell)
 
-    missing = [g for g in order if g not in seen and _kind(_meta(rel[g])) in ("test", "locked")]
+    missing = [g for g in order if g not in seen and _kind(nbgrader_meta(rel[g])) in ("test", "locked")]
     for gid in missing:
-        later = [i for i, c in enumerate(cells) if _gid(c) in order and order[_gid(c)] > order[gid]]
-        at = min(later, key=lambda i: order[_gid(cells[i])]) if later else len(cells)
+        later = [i for i, c in enumerate(cells) if grade_id(c) in order and order[grade_id(c)] > order[gid]]
+        at = min(later, key=lambda i: order[grade_id(cells[i])]) if later else len(cells)
         cells.insert(at, copy.deepcopy(rel[gid]))
 
-    present = [order[_gid(c)] for c in cells if _gid(c) in order]
+    present = [order[grade_id(c)] for c in cells if grade_id(c) in order]
     moved = present != sorted(present)
     if moved:
         head, blocks = [], []
         for cell in cells:
-            if _gid(cell) in order:
+            if grade_id(cell) in order:
                 blocks.append([cell])
             elif blocks:
                 blocks[-1].append(cell)
             else:
                 head.append(cell)
-        out_of_place = [_gid(b[0]) for i, b in enumerate(blocks)
-                        if any(order[_gid(b[0])] > order[_gid(later[0])] for later in blocks[i + 1:])]
-        blocks.sort(key=lambda b: order[_gid(b[0])])
+        out_of_place = [grade_id(b[0]) for i, b in enumerate(blocks)
+                        if any(order[grade_id(b[0])] > order[grade_id(later[0])] for later in blocks[i + 1:])]
+        blocks.sort(key=lambda b: order[grade_id(b[0])])
         cells = head + [c for b in blocks for c in b]
     submitted.cells = cells
 

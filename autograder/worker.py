@@ -3,14 +3,13 @@
 ``python -m autograder.worker generate SPEC.json``
     Run nbgrader's generate_assignment for some assignments into one or more
     gradebooks (used by ``release`` and to set up a grading batch).
-``python -m autograder.worker autograde SPEC.json``
-    Grade one student's submission of one assignment in a private course
-    folder, under memory limits, and write its feedback.
+``python -m autograder.worker autograde JOB.json``
+    Grade one student's submission of one assignment (a :class:`autograder.job.GradingJob`)
+    in a private course folder, under resource limits, and write its feedback.
 
-The parent (:mod:`autograder.grade`) starts one autograde process per
-submission, so whatever a submission does (crash the kernel, exhaust memory,
-loop forever) ends with this process and never reaches the batch. The spec and
-result formats are described in :func:`autograde`.
+A runner (:mod:`autograder.runner`) starts one autograde process per submission, so whatever
+a submission does (crash the kernel, exhaust memory, loop forever) ends with this process and
+never reaches the batch. What it writes back is an :class:`autograder.job.Result`.
 """
 from __future__ import annotations
 
@@ -19,11 +18,17 @@ import os
 import re
 import resource
 import shutil
+import stat
 import sys
+import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
+from autograder import cells
+from autograder.job import GradingJob, Result
 from autograder.settings import IGNORED, load_config, use_local_path
+from autograder.submissions import shown
 
 CUT_MARK = "[grader] output cut:"  # autograder.preprocessors.CUT_MARK, without importing nbgrader here
 
@@ -37,6 +42,32 @@ def limit_memory(megabytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     # A crashing kernel must not leave gigabytes of core dump behind.
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def limit_resources(job: GradingJob) -> None:
+    """The limits this process and the kernel it starts inherit: memory, file size, CPU seconds and,
+    for a kernel with a uid of its own (the root-mode sandbox), processes.
+
+    Root ignores RLIMIT_NPROC, so the cap binds the kernel's uid only, once it has dropped to it.
+    """
+    limit_memory(job.memory_mb)
+    if job.file_mb:
+        size = job.file_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    if job.cpu_s:
+        resource.setrlimit(resource.RLIMIT_CPU, (job.cpu_s, job.cpu_s + 5))
+    if job.nproc and job.sandbox is not None and job.sandbox.mode == "root" and os.geteuid() == 0:
+        resource.setrlimit(resource.RLIMIT_NPROC, (job.nproc, job.nproc))
+
+
+@contextmanager
+def timed(steps: dict, name: str):
+    """Add the seconds the block takes to ``steps[name]`` (the benchmark's breakdown)."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        steps[name] = steps.get(name, 0.0) + time.perf_counter() - start
 
 
 def _run(app) -> dict:
@@ -77,81 +108,112 @@ def generate(spec: dict) -> dict:
 
 def notebook_problem(path: Path) -> str | None:
     """Why ``path`` cannot be graded as a notebook, or None if it can."""
-    import nbformat
+    return load_notebook(path)[1]
+
+
+def load_notebook(path: Path):
+    """(the notebook, None) or (None, why it cannot be graded as a notebook)."""
     from nbformat.reader import NotJSONError
 
-    if path.stat().st_size == 0:
-        return "is an empty file"
     try:
-        nb = nbformat.read(str(path), as_version=4)
+        nb = read_notebook(path)
     except NotJSONError:
-        return "is not valid JSON (a damaged file, or not a notebook)"
-    except Exception as exc:  # any reader failure means: not a notebook we can run
-        return f"is not a readable notebook ({type(exc).__name__}: {str(exc)[:120]})"
+        return None, "is not valid JSON (a damaged file, or not a notebook)"
+    except _NotAFile as exc:
+        return None, str(exc)
+    except Exception as exc:  # any reader failure means: not a notebook we can run (its words are not quoted)
+        return None, f"is not a readable notebook ({type(exc).__name__})"
     if not isinstance(nb.get("cells"), list):
-        return "has no cells"
-    return None
+        return None, "has no cells"
+    return nb, None
 
 
-def collect_submission(spec: dict, dest: Path) -> tuple[list[str], list[str]]:
-    """Copy the gradable notebooks of a submission into ``dest``.
+class _NotAFile(ValueError):
+    pass
+
+
+def read_bytes(path: Path, limit: int | None = None) -> bytes:
+    """A submitted file's bytes, read without following a link; raises when it is no plain file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        raise _NotAFile("is a symbolic link (not followed)" if os.path.islink(path) else "cannot be opened") from exc
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
+            raise _NotAFile("is not a plain file")
+        return fh.read() if limit is None else fh.read(limit)
+
+
+def read_notebook(path: Path):
+    """A submitted notebook, parsed; raises nbformat's errors, or when it is empty or not a plain file."""
+    import nbformat
+
+    data = read_bytes(path)
+    if not data:
+        raise _NotAFile("is an empty file")
+    return nbformat.reads(data.decode("utf-8", errors="replace"), as_version=4)
+
+
+def collect_submission(job: GradingJob, dest: Path, released: dict) -> tuple[list[str], list[str]]:
+    """Copy the gradable notebooks of a submission into ``dest``, their structure restored.
 
     Only notebooks and ``timestamp.txt`` are copied: a file a student hands in
     next to the notebook (say ``efficientnn.py``) would otherwise be
-    importable by the grading kernel and could stand in for the checker.
-    Returns (names of notebooks copied, notes for the grade report).
+    importable by the grading kernel and could stand in for the checker. No
+    link is followed. ``released`` maps notebook names to the released
+    notebooks (parsed once by the caller). Returns (names of notebooks
+    copied, notes for the grade report).
     """
-    expected = list(spec["notebooks"])
-    sub = Path(spec["submission_dir"]) if spec.get("submission_dir") else None
+    import nbformat
+
+    from autograder.structure import restore
+
+    expected = list(job.notebooks)
+    sub = Path(job.submission_dir) if job.submission_dir else None
     dest.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
-    if sub is None or not sub.is_dir():
+    if sub is None or not sub.is_dir() or sub.is_symlink():
         return [], ["no submission folder: scored 0"]
 
-    present = {p.stem: p for p in sorted(sub.glob("*.ipynb")) if p.is_file()}
+    present = {p.stem: p for p in sorted(sub.glob("*.ipynb")) if not p.is_dir()}
     chosen = {n: present[n] for n in expected if n in present}
     missing = [n for n in expected if n not in present]
     unknown = [n for n in present if n not in expected]
-    if len(missing) == 1 and len(unknown) == 1 and not spec.get("strict_names"):
+    if len(missing) == 1 and len(unknown) == 1 and not job.strict_names:
         # One notebook, one odd name: a renamed or duplicated copy ("toy (1)").
         chosen[missing[0]] = present[unknown[0]]
-        notes.append(f"'{unknown[0]}.ipynb' graded as '{missing[0]}.ipynb' (please keep the released name)")
+        notes.append(f"{shown(unknown[0] + '.ipynb')} graded as '{missing[0]}.ipynb' (please keep the released name)")
         missing, unknown = [], []
     for name in missing:
-        found = ", ".join(f"'{n}.ipynb'" for n in unknown) or "no notebook"
+        found = ", ".join(shown(f"{n}.ipynb") for n in unknown) or "no notebook"
         notes.append(f"'{name}.ipynb' missing (found {found}): scored 0")
     if not missing:  # with a notebook missing, the note above already names the others
-        notes += [f"'{name}.ipynb' is not part of the assignment: ignored" for name in unknown]
+        notes += [f"{shown(name + '.ipynb')} is not part of the assignment: ignored" for name in unknown]
 
     copied = []
-    release_dir = Path(spec["release_dir"]) if spec.get("release_dir") else None
     for name, path in sorted(chosen.items()):
-        problem = notebook_problem(path)
+        nb, problem = load_notebook(path)
         if problem:
-            notes.append(f"'{path.name}' {problem}: scored 0")
+            notes.append(f"{shown(path.name)} {problem}: scored 0")
             continue
-        released = release_dir / f"{name}.ipynb" if release_dir else None
-        if released is not None and released.is_file():
-            import nbformat
-            from autograder.structure import restore
-
-            nb = nbformat.read(str(path), as_version=4)
-            notes += [f"{name}.ipynb: {n}" for n in restore(nb, nbformat.read(str(released), as_version=4))]
-            nbformat.write(nb, str(dest / f"{name}.ipynb"))
-        else:
-            shutil.copyfile(path, dest / f"{name}.ipynb")
+        if name in released:
+            notes += [f"{name}.ipynb: {n}" for n in restore(nb, released[name])]
+        nbformat.write(nb, str(dest / f"{name}.ipynb"))
         copied.append(name)
 
     stamp = sub / "timestamp.txt"
-    if copied and stamp.is_file():  # nbgrader (slow to import) only reads it for a gradable submission
+    if copied and (stamp.exists() or stamp.is_symlink()):  # nbgrader (slow to import) only reads it when graded
         from nbgrader.utils import parse_utc
-        text = stamp.read_text(errors="replace").strip()
         try:
+            text = read_bytes(stamp, 200).decode(errors="replace").strip()
             parse_utc(text)
+        except _NotAFile as exc:
+            notes.append(f"timestamp.txt {exc}: ignored")
         except (ValueError, OverflowError):
-            notes.append(f"timestamp.txt is unreadable ({text[:40]!r}): ignored")
+            notes.append("timestamp.txt is not a date and time: ignored")  # (its text is not quoted)
         else:
-            shutil.copyfile(stamp, dest / "timestamp.txt")
+            (dest / "timestamp.txt").write_text(text + "\n")
     return copied, notes
 
 
@@ -173,7 +235,7 @@ def diagnose(autograded: Path, log: str, timeout: int, memory_mb: int) -> list[s
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
-            where = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
+            where = cells.grade_id(cell) or f"cell {index + 1}"
             for out in cell.get("outputs", []):
                 if out.get("output_type") != "error":
                     continue
@@ -197,33 +259,25 @@ def diagnose(autograded: Path, log: str, timeout: int, memory_mb: int) -> list[s
     return list(dict.fromkeys(notes))
 
 
-def _sandbox_env(spec: dict, work: Path, ledger: Path) -> None:
-    """Point this process's kernels at the ledger and, if the batch uses one, the sandbox."""
-    from autograder import audit, sandbox
+@contextmanager
+def recording(job: GradingJob, names: list[str]):
+    """Within the block, kernels started by this process record their checks to the job's ledger."""
     from efficientnn.quiz.ledger import NAMES_VARIABLE, PATH_VARIABLE
 
-    sources = [Path(spec["source_dir"]) / f"{nb}.ipynb" for nb in spec["notebooks"]]
-    os.environ[PATH_VARIABLE] = str(ledger)
-    os.environ[NAMES_VARIABLE] = ",".join(audit.names_to_record([p for p in sources if p.is_file()]))
-    box = spec.get("sandbox") or {}
-    if box.get("mode") in ("root", "user"):
-        path = work / "sandbox.json"
-        path.write_text(json.dumps(dict(box, ledger=str(ledger)), indent=1))
-        os.environ[sandbox.SPEC_VARIABLE] = str(path)
+    os.environ[PATH_VARIABLE] = str(job.ledger)
+    os.environ[NAMES_VARIABLE] = ",".join(names)
+    try:
+        yield
+    finally:
+        for var in (PATH_VARIABLE, NAMES_VARIABLE):
+            os.environ.pop(var, None)
 
 
-def _leave_sandbox_env() -> None:
-    from autograder import sandbox
-    from efficientnn.quiz.ledger import NAMES_VARIABLE, PATH_VARIABLE
-
-    for var in (PATH_VARIABLE, NAMES_VARIABLE, sandbox.SPEC_VARIABLE):
-        os.environ.pop(var, None)
-
-
-def recheck(spec: dict, course: Path, db: Path, notebooks: list[str], ledger: Path) -> list[str]:
+def recheck(job: GradingJob, course: Path, db: Path, plans: dict) -> list[str]:
     """Re-check the graded cells in this (clean) process and lower the scores the kernel inflated.
 
-    See :mod:`autograder.audit`. Updates the job's gradebook, adds a line to each changed cell
+    See :mod:`autograder.audit`; ``plans`` maps each graded notebook's name to its
+    :class:`autograder.audit.Plan`. Updates the job's gradebook, adds a line to each changed cell
     of the autograded notebook (it shows in the feedback), and returns notes.
     """
     import nbformat
@@ -232,25 +286,29 @@ def recheck(spec: dict, course: Path, db: Path, notebooks: list[str], ledger: Pa
     from autograder import audit
     from autograder.gradebook import open_gradebook
 
-    student, assignment = spec["student"], spec["assignment"]
+    student, assignment = job.student, job.assignment
     notes = []
-    for nb in notebooks:
-        source = Path(spec["source_dir"]) / f"{nb}.ipynb"
+    records = audit.read_ledger(job.ledger)
+    for nb, plan in plans.items():
         graded_path = course / "autograded" / student / assignment / f"{nb}.ipynb"
-        if not (source.is_file() and graded_path.is_file()):
+        if not graded_path.is_file():
             continue
         with open_gradebook(f"sqlite:///{db}") as gb:
             grades = gb.find_submission_notebook(nb, assignment, student).grades
             scores = {g.name: (g.auto_score, g.max_score) for g in grades}
-        changes = audit.audit_notebook(source, graded_path, ledger, scores)
+        graded = nbformat.read(str(graded_path), as_version=4)
+        measured = audit.Measurements(plan)  # measured truths: the grader's own, never the kernel's
+        changes = audit.audit_notebook(plan, graded, records, scores, measured)
+        if measured.errors:
+            notes.append(f"{nb}: the grader could not take its own measurement ({measured.errors[0][:160]}); the "
+                         "cells checked against it score 0")
         if not changes:
             continue
         with open_gradebook(f"sqlite:///{db}") as gb:
             for change in changes:
                 gb.find_grade(change.grade_id, nb, assignment, student).auto_score = change.clean_score
             gb.db.commit()
-        graded = nbformat.read(str(graded_path), as_version=4)
-        by_id = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id"): c for c in graded.cells}
+        by_id = {cells.grade_id(c): c for c in graded.cells}
         for change in changes:
             said = f" It said: {change.detail}" if change.detail else ""
             line = (f"[grader] This cell passed in your kernel, but {change.reason}; "
@@ -267,79 +325,98 @@ def recheck(spec: dict, course: Path, db: Path, notebooks: list[str], ledger: Pa
     return notes
 
 
-def autograde(spec: dict) -> dict:
-    """Grade one submission in ``spec["workdir"]`` and write its feedback.
+def _parsed(folder: Path, names) -> dict:
+    """{name: notebook} for the notebooks ``folder/<name>.ipynb`` that exist, each parsed once."""
+    import nbformat
+    return {n: nbformat.read(str(folder / f"{n}.ipynb"), as_version=4) for n in names
+            if (folder / f"{n}.ipynb").is_file()}
 
-    Spec keys: ``student``, ``assignment``, ``notebooks`` (names expected),
-    ``submission_dir`` (the student's folder, or null), ``source_dir``
-    (``source/<a>``, for its non-notebook files and the clean re-check),
-    ``release_dir`` (the released notebooks, to restore the submission's
-    structure), ``template_db`` (a gradebook that holds the assignment),
-    ``workdir`` (empty folder to work in), ``timeout`` (s per cell),
-    ``memory_mb``, ``strict_names``, ``sandbox`` (the sandbox spec of
-    :mod:`autograder.sandbox` without its ledger, or null).
+
+def autograde(job: GradingJob) -> Result:
+    """Grade one submission in ``job.workdir`` and write its feedback.
 
     The workdir ends up as ``course/`` (nbgrader's submitted/, autograded/,
     feedback/ for this one student) and ``gradebook.db`` beside it. The kernel
     writes its checkers' records to ``ledger.jsonl``; after it has gone, this
-    process re-checks the graded cells (:func:`recheck`). Result: ``{"status":
-    "graded" | "failed" | "unreadable", "notes": [...], "log": str}``; on
-    "graded" and "failed" the gradebook holds the submission's scores.
+    process re-checks the graded cells (:func:`recheck`). On "graded" and
+    "failed" the gradebook holds the submission's scores; ``steps`` says where
+    the time went.
     """
-    work = Path(spec["workdir"])
-    student, assignment = spec["student"], spec["assignment"]
+    from autograder import audit
+
+    steps: dict[str, float] = {}
+    with timed(steps, "imports"):  # nothing, when forked from the runner's fork server
+        import nbformat  # noqa: F401
+        from nbgrader.converters import Autograde, GenerateFeedback
+        from nbgrader.coursedir import CourseDirectory
+        from nbgrader.utils import parse_utc  # noqa: F401
+
+        from autograder.preprocessors import GradingExecute
+    work = Path(job.workdir)
+    student, assignment = job.student, job.assignment
     course = work / "course"
     db = work / "gradebook.db"
-    shutil.copyfile(spec["template_db"], db)
-    copy_support_files(Path(spec["source_dir"]), course / "source" / assignment)
-    copied, notes = collect_submission(spec, course / "submitted" / student / assignment)
+    with timed(steps, "gradebook copy"):
+        shutil.copyfile(job.template_db, db)
+    with timed(steps, "structure restore"):
+        copy_support_files(Path(job.source_dir), course / "source" / assignment)
+        copied, notes = collect_submission(job, course / "submitted" / student / assignment,
+                                           _parsed(Path(job.release_dir), job.notebooks))
     if not copied:
-        return {"status": "unreadable", "notes": notes, "log": ""}
-
-    from nbgrader.converters import Autograde, GenerateFeedback
-    from nbgrader.coursedir import CourseDirectory
+        return Result("unreadable", notes, "", steps)
+    with timed(steps, "clean re-check"):  # the source notebooks are parsed here, once
+        plans = {n: audit.Plan(nb) for n, nb in _parsed(Path(job.source_dir), copied).items()}
 
     overrides = {
         "CourseDirectory.root": str(course),
         "CourseDirectory.db_url": f"sqlite:///{db}",
         "CourseDirectory.assignment_id": assignment,
         "CourseDirectory.student_id": student,
-        "ExecutePreprocessor.timeout": int(spec["timeout"]),
+        "ExecutePreprocessor.timeout": int(job.cell_timeout_s),
+        "SandboxedKernelManager.sandbox": job.sandbox.to_dict() if job.sandbox else {},
     }
-    ledger = work / "ledger.jsonl"
-    ledger.write_text("")
-    _sandbox_env(spec, work, ledger)
+    job.ledger.write_text("")
     cfg = load_config(**overrides)
     app = Autograde(coursedir=CourseDirectory(config=cfg), config=cfg)
     app.force = True
     app.create_student = True
-    try:
+    GradingExecute.kernel_start_s = 0.0
+    with timed(steps, "autograde"), recording(job, sorted(set().union(*(p.student for p in plans.values())))):
         result = _run(app)
-    finally:
-        _leave_sandbox_env()
+    steps["kernel start"] = GradingExecute.kernel_start_s
+    steps["autograde"] -= GradingExecute.kernel_start_s
     log = (result.get("log", "") + "\n" + result.get("error", "")).strip()
     autograded = course / "autograded" / student / assignment
-    notes += diagnose(autograded, log, int(spec["timeout"]), int(spec["memory_mb"]))
-    own_output = work / "worker.log"  # the kernel's stderr (and the sandbox launcher's) lands here
-    sys.stderr.flush()
-    if "autograder.sandbox: could not" in (own_output.read_text(errors="replace") if own_output.is_file() else ""):
-        notes.append("the grading sandbox could not start the kernel: scored 0 (see the log)")
+    notes += diagnose(autograded, log, int(job.cell_timeout_s), int(job.memory_mb))
     if not result["success"]:
-        if not any("kernel" in n or "sandbox" in n for n in notes):
-            last = [line for line in log.splitlines() if line.strip()][-1:] or ["unknown error"]
-            notes.append(f"nbgrader could not grade it ({last[0][:160]}): scored 0")
-        return {"status": "failed", "notes": notes, "log": log}
+        if not any("kernel" in n for n in notes):
+            notes.append("nbgrader could not grade it (see the log): scored 0")
+        return Result("failed", notes, log, steps)
 
-    notes += recheck(spec, course, db, copied, ledger)
-    cfg = load_config(**overrides)
-    cfg.HTMLExporter.template_name = "feedback"
-    feedback = GenerateFeedback(coursedir=CourseDirectory(config=cfg), config=cfg)
-    feedback.force = True
-    fb = _run(feedback)
+    with timed(steps, "clean re-check"):
+        notes += recheck(job, course, db, plans)
+    with timed(steps, "feedback"):
+        cfg = load_config(**overrides)
+        cfg.HTMLExporter.template_name = "feedback"
+        feedback = GenerateFeedback(coursedir=CourseDirectory(config=cfg), config=cfg)
+        feedback.force = True
+        fb = _run(feedback)
     log += "\n" + (fb.get("log", "") + "\n" + fb.get("error", "")).strip()
     if not fb["success"]:
         notes.append("graded, but the feedback page could not be written")
-    return {"status": "graded", "notes": notes, "log": log}
+    return Result("graded", notes, log, steps)
+
+
+def run_autograde(job: GradingJob) -> Result:
+    """:func:`autograde` under the job's resource limits; a failure of the grader becomes a result."""
+    limit_resources(job)
+    try:
+        return autograde(job)
+    except MemoryError:
+        return Result("failed", [f"grading ran out of memory (limit {job.memory_mb} MB): scored 0"],
+                      traceback.format_exc())
+    except Exception as exc:  # reported as this submission's problem, not the batch's
+        return Result("failed", [f"the grader failed on it ({type(exc).__name__}): scored 0"], traceback.format_exc())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -348,21 +425,13 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m autograder.worker {generate,autograde} SPEC.json", file=sys.stderr)
         return 2
     command, spec_path = argv
-    spec = json.loads(Path(spec_path).read_text())
     use_local_path()
     if command == "autograde":
-        limit_memory(int(spec.get("memory_mb", 0)))
-        try:
-            result = autograde(spec)
-        except MemoryError:
-            result = {"status": "failed", "log": traceback.format_exc(),
-                      "notes": [f"grading ran out of memory (limit {spec.get('memory_mb')} MB): scored 0"]}
-        except Exception as exc:  # reported as this submission's problem, not the batch's
-            result = {"status": "failed", "log": traceback.format_exc(),
-                      "notes": [f"the grader failed on it ({type(exc).__name__}: {str(exc)[:160]}): scored 0"]}
+        job = GradingJob.read(Path(spec_path))
+        run_autograde(job).write(job.result_path)
     else:
-        result = generate(spec)
-    Path(spec["result"]).write_text(json.dumps(result, indent=1))
+        spec = json.loads(Path(spec_path).read_text())
+        Path(spec["result"]).write_text(json.dumps(generate(spec), indent=1))
     return 0
 
 

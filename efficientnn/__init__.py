@@ -9,8 +9,10 @@ Modules, one per concept:
 - :mod:`efficientnn.train`    loss, optimisers, training loop
 - :mod:`efficientnn.data`     the digits (offline) and MNIST (download) data sets
 - :mod:`efficientnn.pruning`  magnitude and structured pruning
+- :mod:`efficientnn.quantization`  int8 scales and zero points, integer layers, int8 in OpenVINO
 - :mod:`efficientnn.openvino_timing`  layerwise timing on this CPU with OpenVINO
 - :mod:`efficientnn.quiz`     questions, answer parsing, checking and widgets
 - :mod:`efficientnn.plots`    the course's figures
+- :mod:`efficientnn.validation`  the argument checks every module shares
 """
 __version__ = "0.1.0"

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import shapes
+from .validation import positive_int
 
 __all__ = [
     "LayerCost",
@@ -113,7 +114,7 @@ def pointwise_macs(input_shape, filters) -> int:
     6422528
     """
     h, w, c = shapes.as_shape(input_shape, ndim=3)
-    return h * w * c * shapes._positive_int(filters, "filters")
+    return h * w * c * positive_int(filters, "filters")
 
 
 def separable_macs(input_shape, kernel_size, filters, stride=1, padding=0, depth_multiplier=1) -> int:
@@ -139,7 +140,7 @@ def separable_mac_ratio(kernel_size, filters) -> float:
     0.126736
     """
     kh, kw = shapes.as_pair(kernel_size, "kernel_size")
-    return 1.0 / shapes._positive_int(filters, "filters") + 1.0 / (kh * kw)
+    return 1.0 / positive_int(filters, "filters") + 1.0 / (kh * kw)
 
 
 def dense_macs(in_units, out_units) -> int:
@@ -150,7 +151,7 @@ def dense_macs(in_units, out_units) -> int:
     >>> dense_macs(2880, 128)
     368640
     """
-    return shapes._positive_int(in_units, "in_units") * shapes._positive_int(out_units, "out_units")
+    return positive_int(in_units, "in_units") * positive_int(out_units, "out_units")
 
 
 def pool_flops(input_shape, pool_size, stride=None, padding=0, mode="max") -> int:
@@ -171,7 +172,7 @@ def pool_flops(input_shape, pool_size, stride=None, padding=0, mode="max") -> in
 
 def flops_from_macs(macs) -> int:
     """FLOPs = 2 x MACs (one multiply and one add each). ``flops_from_macs(30420) == 60840``."""
-    return 2 * shapes._positive_int(macs, "macs", allow_zero=True)
+    return 2 * positive_int(macs, "macs", allow_zero=True)
 
 
 def conv2d_params(kernel_size, in_channels, filters, use_bias=True) -> int:
@@ -183,21 +184,21 @@ def conv2d_params(kernel_size, in_channels, filters, use_bias=True) -> int:
     50
     """
     kh, kw = shapes.as_pair(kernel_size, "kernel_size")
-    c = shapes._positive_int(in_channels, "in_channels")
-    f = shapes._positive_int(filters, "filters")
+    c = positive_int(in_channels, "in_channels")
+    f = positive_int(filters, "filters")
     return kh * kw * c * f + (f if use_bias else 0)
 
 
 def depthwise_params(kernel_size, in_channels, depth_multiplier=1, use_bias=True) -> int:
     """Weights of a depthwise convolution: ``kh * kw * C * M`` plus ``C * M`` biases."""
     kh, kw = shapes.as_pair(kernel_size, "kernel_size")
-    cm = shapes._positive_int(in_channels, "in_channels") * shapes._positive_int(depth_multiplier, "depth_multiplier")
+    cm = positive_int(in_channels, "in_channels") * positive_int(depth_multiplier, "depth_multiplier")
     return kh * kw * cm + (cm if use_bias else 0)
 
 
 def separable_params(kernel_size, in_channels, filters, depth_multiplier=1, use_bias=True) -> int:
     """Weights of a separable convolution: ``kh*kw*C*M + C*M*filters`` plus ``filters`` biases."""
-    cm = shapes._positive_int(in_channels, "in_channels") * shapes._positive_int(depth_multiplier, "depth_multiplier")
+    cm = positive_int(in_channels, "in_channels") * positive_int(depth_multiplier, "depth_multiplier")
     return depthwise_params(kernel_size, in_channels, depth_multiplier, use_bias=False) + conv2d_params(
         1, cm, filters, use_bias
     )
@@ -223,30 +224,21 @@ class LayerCost:
 
 
 def layer_cost(layer) -> LayerCost:
-    """Params, MACs and FLOPs of one built layer, from the formulas above."""
-    kind, ins = layer.kind, layer.input_shape
-    if ins is None:
-        raise ValueError(f"layer {layer.name or kind} is not built: put it in a Sequential model first.")
-    params = macs = flops = 0
-    if kind == "conv":
-        macs = conv2d_macs(ins, layer.kernel_size, layer.filters, layer.stride, layer.padding)
-        params = conv2d_params(layer.kernel_size, ins[2], layer.filters, layer.use_bias)
-    elif kind == "depthwise":
-        macs = depthwise_macs(ins, layer.kernel_size, layer.stride, layer.padding, layer.depth_multiplier)
-        params = depthwise_params(layer.kernel_size, ins[2], layer.depth_multiplier, layer.use_bias)
-    elif kind == "separable":
-        macs = separable_macs(ins, layer.kernel_size, layer.filters, layer.stride, layer.padding, layer.depth_multiplier)
-        params = separable_params(layer.kernel_size, ins[2], layer.filters, layer.depth_multiplier, layer.use_bias)
-    elif kind == "dense":
-        macs = dense_macs(ins[0], layer.units)
-        params = dense_params(ins[0], layer.units, layer.use_bias)
-    elif kind in ("maxpool", "avgpool"):
-        flops = pool_flops(ins, layer.pool_size, layer.stride, layer.padding, mode=kind[:3])
-    elif kind not in ("relu", "flatten"):
-        raise ValueError(f"no cost formula for layer kind {kind!r}.")
-    if macs:
-        flops = flops_from_macs(macs)
-    return LayerCost(layer.name, kind, tuple(ins), tuple(layer.output_shape), params, macs, flops)
+    """Params, MACs and FLOPs of one built layer, as the layer's own class counts them.
+
+    Each layer kind applies the formulas above to its hyper-parameters (``Conv2D.macs`` is
+    :func:`conv2d_macs` of its input shape, kernel, filters, stride and padding).
+
+    Example
+    -------
+    >>> from efficientnn.models import base_cnn
+    >>> layer_cost(base_cnn().layer("fc1")).params
+    368768
+    """
+    if layer.input_shape is None:
+        raise ValueError(f"layer {layer.name or layer.kind} is not built: put it in a Sequential model first.")
+    return LayerCost(layer.name, layer.kind, tuple(layer.input_shape), tuple(layer.output_shape),
+                     layer.param_count(), layer.macs(), layer.flops())
 
 
 def profile(model) -> list[LayerCost]:
@@ -330,8 +322,8 @@ def measure_flops_per_second(n=512, repeats=5, min_seconds=0.2) -> float:
     >>> measure_flops_per_second(256, 3, min_seconds=0.05) > 1e8
     True
     """
-    n = shapes._positive_int(n, "n")
-    repeats = shapes._positive_int(repeats, "repeats")
+    n = positive_int(n, "n")
+    repeats = positive_int(repeats, "repeats")
     if isinstance(min_seconds, (str, bytes)) or min_seconds < 0:
         raise ValueError(f"min_seconds must be a number >= 0, got {min_seconds!r}.")
     rng = np.random.default_rng(0)

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .validation import positive_int
+
 __all__ = [
     "load_digits",
     "load_mnist",
@@ -84,7 +86,7 @@ def resize_bilinear(images, size):
     images = np.asarray(images, dtype=np.float64)
     if images.ndim != 3 or images.shape[1] != images.shape[2]:
         raise ValueError(f"images must have shape (N, n, n), got {images.shape}.")
-    weights = _bilinear_weights(images.shape[1], _positive_int(size, "size"))
+    weights = _bilinear_weights(images.shape[1], positive_int(size, "size"))
     # Bilinear interpolation is separable: rows, then columns, each a small matrix product.
     return np.einsum("oi,nij,pj->nop", weights, images, weights)
 
@@ -131,7 +133,7 @@ def load_digits(size=28, test_fraction=0.2, seed=0):
     from sklearn.datasets import load_digits as _sklearn_digits
     from sklearn.model_selection import train_test_split
 
-    size = _positive_int(size, "size")
+    size = positive_int(size, "size")
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be a number strictly between 0 and 1, got {test_fraction!r}.")
     bunch = _sklearn_digits()
@@ -173,11 +175,9 @@ def random_shift(x, rng=None, max_shift=2):
     x = np.asarray(x)
     if x.ndim != 4:
         raise ValueError(f"x must be a batch of images (N, H, W, C), got shape {x.shape}.")
-    if isinstance(max_shift, bool) or not isinstance(max_shift, (int, np.integer)) or max_shift < 0:
-        raise ValueError(f"max_shift must be a non-negative integer, got {max_shift!r}.")
+    s = positive_int(max_shift, "max_shift", allow_zero=True)
     rng = np.random.default_rng() if rng is None else rng
     n, h, w, _ = x.shape
-    s = int(max_shift)
     padded = np.pad(x, ((0, 0), (s, s), (s, s), (0, 0)))
     # Output pixel (i, j) of image k reads padded pixel (i + s - dy_k, j + s - dx_k).
     dy = rng.integers(-s, s + 1, n)
@@ -185,12 +185,6 @@ def random_shift(x, rng=None, max_shift=2):
     rows = np.arange(h)[None, :] + s - dy[:, None]
     cols = np.arange(w)[None, :] + s - dx[:, None]
     return padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 # --------------------------------------------------------------------------- MNIST

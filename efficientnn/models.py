@@ -14,22 +14,10 @@ import copy as _copy
 import numpy as np
 
 from . import shapes
+from .validation import positive_int
 from .layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, ReLU, SeparableConv2D
 
 __all__ = ["Sequential", "base_cnn", "base_cnn_pooled", "base_cnn_separable"]
-
-# Default layer names, by kind: conv1, conv2, relu1, pool1, fc1, ...
-_PREFIX = {
-    "conv": "conv",
-    "depthwise": "dwconv",
-    "separable": "sepconv",
-    "dense": "fc",
-    "maxpool": "pool",
-    "avgpool": "pool",
-    "relu": "relu",
-    "flatten": "flatten",
-}
-
 
 class Sequential:
     """A stack of layers run one after the other.
@@ -79,10 +67,11 @@ class Sequential:
         for layer in self.layers:
             if layer.name:
                 continue
-            prefix = _PREFIX.get(layer.kind, layer.kind)
+            prefix = layer.name_prefix or layer.kind
             while True:
                 counts[prefix] = counts.get(prefix, 0) + 1
-                candidate = prefix if prefix == "flatten" and counts[prefix] == 1 else f"{prefix}{counts[prefix]}"
+                unnumbered = counts[prefix] == 1 and not layer.number_first_name
+                candidate = prefix if unnumbered else f"{prefix}{counts[prefix]}"
                 if candidate not in taken:
                     break
             layer.name = candidate
@@ -126,7 +115,7 @@ class Sequential:
     def predict(self, x, batch_size=256):
         """Logits for many examples, ``batch_size`` at a time. x : (N, *input_shape) -> (N, classes)."""
         x = self._check_input(x)
-        batch_size = shapes._positive_int(batch_size, "batch_size")
+        batch_size = positive_int(batch_size, "batch_size")
         return np.concatenate([self.forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
     # ------------------------------------------------------------------ inspecting
@@ -203,3 +192,26 @@ def base_cnn_separable(seed=0):
         seed=seed,
         name="base_cnn_separable",
     )
+
+
+def small_vgg(seed=0, side=56, widths=(32, 64)):
+    """A small VGG-style network where convolutions dominate the cost: two blocks of two 3x3
+    convolutions (padding 1, so they keep the side) with ReLUs, each block closed by a 2x2 max
+    pooling, then flatten -> dense 10.
+
+    56x56x1 -> conv1, conv2 56x56x32 -> pool 28x28x32 -> conv3, conv4 28x28x64 -> pool 14x14x64
+    -> dense 10: about 147 MFLOPs, 99.8% of them in the convolutions, so an inference takes
+    milliseconds and its fixed overheads (tens of microseconds) hardly count.
+
+    Example
+    -------
+    >>> from efficientnn.cost import total_flops
+    >>> m = small_vgg()
+    >>> [l.output_shape for l in m.layers if l.kind == "conv"], total_flops(m)
+    ([(56, 56, 32), (56, 56, 32), (28, 28, 64), (28, 28, 64)], 146676992)
+    """
+    side = positive_int(side, "side")
+    a, b = (positive_int(w, "widths") for w in widths)
+    block = lambda w: [Conv2D(w, 3, padding=1), ReLU(), Conv2D(w, 3, padding=1), ReLU(), MaxPool2D(2)]
+    return Sequential([*block(a), *block(b), Flatten(), Dense(10)], input_shape=(side, side, 1), seed=seed,
+                      name="small_vgg")

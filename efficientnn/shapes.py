@@ -16,7 +16,7 @@ Example
 """
 from __future__ import annotations
 
-import numbers
+from .validation import positive_int
 
 __all__ = [
     "conv_output_size",
@@ -30,21 +30,6 @@ __all__ = [
 ]
 
 
-def _positive_int(value, what: str, allow_zero: bool = False) -> int:
-    """Return ``value`` as a Python int, or raise a ValueError that names ``what``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, numbers.Real) and float(value).is_integer() and not isinstance(value, bool):
-            value = int(value)
-        else:
-            raise ValueError(f"{what} must be a whole number, got {value!r} ({type(value).__name__}).")
-    value = int(value)
-    lowest = 0 if allow_zero else 1
-    if value < lowest:
-        kind = "zero or more" if allow_zero else "positive"
-        raise ValueError(f"{what} must be {kind}, got {value}.")
-    return value
-
-
 def as_pair(value, what: str, allow_zero: bool = False) -> tuple[int, int]:
     """Read an int or an (h, w) pair as a pair of ints.
 
@@ -56,8 +41,8 @@ def as_pair(value, what: str, allow_zero: bool = False) -> tuple[int, int]:
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(f"{what} must be one int or a pair (height, width), got {value!r}.")
-        return (_positive_int(value[0], what, allow_zero), _positive_int(value[1], what, allow_zero))
-    n = _positive_int(value, what, allow_zero)
+        return (positive_int(value[0], what, allow_zero), positive_int(value[1], what, allow_zero))
+    n = positive_int(value, what, allow_zero)
     return (n, n)
 
 
@@ -71,7 +56,7 @@ def as_shape(shape, what: str = "input_shape", ndim: int | None = None) -> tuple
     """
     if isinstance(shape, str) or not hasattr(shape, "__len__"):
         raise ValueError(f"{what} must be a tuple such as (28, 28, 1) (height, width, channels), got {shape!r}.")
-    dims = tuple(_positive_int(d, f"every entry of {what}") for d in shape)
+    dims = tuple(positive_int(d, f"every entry of {what}") for d in shape)
     if ndim is not None and len(dims) != ndim:
         names = {3: "(height, width, channels)", 1: "(units,)"}.get(ndim, f"{ndim} numbers")
         raise ValueError(f"{what} must have {ndim} entries {names}, got {shape!r}.")
@@ -124,10 +109,10 @@ def conv_output_size(n, k, stride=1, padding=0) -> int:
     >>> conv_output_size(28, 3)
     26
     """
-    n = _positive_int(n, "the input size")
-    k = _positive_int(k, "the kernel size")
-    stride = _positive_int(stride, "stride")
-    padding = _positive_int(padding, "padding", allow_zero=True)
+    n = positive_int(n, "the input size")
+    k = positive_int(k, "the kernel size")
+    stride = positive_int(stride, "stride")
+    padding = positive_int(padding, "padding", allow_zero=True)
     if k > n + 2 * padding:
         raise ValueError(
             f"kernel of size {k} is larger than the input of size {n}"
@@ -141,7 +126,7 @@ def _spatial(input_shape, kernel_size, stride, padding) -> tuple[int, int, int]:
     h, w, c = as_shape(input_shape, ndim=3)
     kh, kw = as_pair(kernel_size, "kernel_size")
     ph, pw = resolve_padding(padding, (kh, kw))
-    stride = _positive_int(stride, "stride")
+    stride = positive_int(stride, "stride")
     return conv_output_size(h, kh, stride, ph), conv_output_size(w, kw, stride, pw), c
 
 
@@ -166,7 +151,7 @@ def conv_output_shape(input_shape, kernel_size, filters=1, stride=1, padding=0) 
     (8, 8, 128)
     """
     ho, wo, _ = _spatial(input_shape, kernel_size, stride, padding)
-    return (ho, wo, _positive_int(filters, "filters"))
+    return (ho, wo, positive_int(filters, "filters"))
 
 
 def depthwise_output_shape(input_shape, kernel_size, stride=1, padding=0, depth_multiplier=1):
@@ -180,7 +165,7 @@ def depthwise_output_shape(input_shape, kernel_size, stride=1, padding=0, depth_
     (56, 56, 32)
     """
     ho, wo, c = _spatial(input_shape, kernel_size, stride, padding)
-    return (ho, wo, c * _positive_int(depth_multiplier, "depth_multiplier"))
+    return (ho, wo, c * positive_int(depth_multiplier, "depth_multiplier"))
 
 
 def pool_output_shape(input_shape, pool_size, stride=None, padding=0) -> tuple[int, int, int]:
@@ -210,4 +195,4 @@ def dense_output_shape(input_shape, units) -> tuple[int]:
     (128,)
     """
     as_shape(input_shape, ndim=1)
-    return (_positive_int(units, "units"),)
+    return (positive_int(units, "units"),)

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .validation import positive_int
+
 __all__ = ["softmax_cross_entropy", "accuracy", "SGD", "Adam", "apply_masks", "fit", "History"]
 
 
@@ -289,8 +291,8 @@ def fit(
 
     x = np.asarray(x, dtype=np.float32)
     y = _check_labels(y, len(x))
-    epochs = _positive_int(epochs, "epochs")
-    batch_size = _positive_int(batch_size, "batch_size")
+    epochs = positive_int(epochs, "epochs")
+    batch_size = positive_int(batch_size, "batch_size")
     if len(x) == 0:
         raise ValueError("fit needs at least one training example, got N = 0.")
     if (x_val is None) != (y_val is None):
@@ -335,9 +337,3 @@ def fit(
             history.seconds.append(time.perf_counter() - start)
             bar.set_postfix(postfix)
     return history
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)

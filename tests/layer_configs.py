@@ -4,7 +4,22 @@ import numpy as np
 from efficientnn.layers import (AvgPool2D, Conv2D, Dense, DepthwiseConv2D, MaxPool2D, ReLU,
                                 SeparableConv2D)
 
-KINDS = ["conv", "depthwise", "separable", "dense", "maxpool", "avgpool", "relu"]
+# kind -> (rng, k, stride, pad, c, h, w) -> (layer, input shape); each draws its own extras from rng.
+_MAKERS = {
+    "conv": lambda rng, k, stride, pad, c, h, w: (
+        Conv2D(int(rng.integers(1, 5)), (k, int(rng.integers(1, 4))), stride, pad), (h, w + 3, c)),
+    "depthwise": lambda rng, k, stride, pad, c, h, w: (
+        DepthwiseConv2D(k, stride, pad, depth_multiplier=int(rng.integers(1, 3))), (h, w, c)),
+    "separable": lambda rng, k, stride, pad, c, h, w: (
+        SeparableConv2D(int(rng.integers(1, 5)), k, stride, pad, depth_multiplier=int(rng.integers(1, 3))), (h, w, c)),
+    "dense": lambda rng, k, stride, pad, c, h, w: (Dense(int(rng.integers(1, 8))), (int(rng.integers(1, 20)),)),
+    "maxpool": lambda rng, k, stride, pad, c, h, w: (
+        MaxPool2D(max(k, 2), stride=stride, padding=min(pad, max(k, 2) // 2)), (h + 2, w + 2, c)),
+    "avgpool": lambda rng, k, stride, pad, c, h, w: (
+        AvgPool2D(max(k, 2), stride=stride, padding=min(pad, max(k, 2) // 2)), (h + 2, w + 2, c)),
+    "relu": lambda rng, k, stride, pad, c, h, w: (ReLU(), (h, w, c)),
+}
+KINDS = list(_MAKERS)
 
 
 def random_layer(kind, rng, max_size=9, max_channels=4):
@@ -16,22 +31,9 @@ def random_layer(kind, rng, max_size=9, max_channels=4):
     c = int(rng.integers(1, max_channels + 1))
     h = int(rng.integers(k, max_size + 1))
     w = int(rng.integers(k, max_size + 1))
-    if kind == "conv":
-        return Conv2D(int(rng.integers(1, 5)), (k, int(rng.integers(1, 4))), stride, pad), (h, w + 3, c)
-    if kind == "depthwise":
-        return DepthwiseConv2D(k, stride, pad, depth_multiplier=int(rng.integers(1, 3))), (h, w, c)
-    if kind == "separable":
-        return SeparableConv2D(int(rng.integers(1, 5)), k, stride, pad,
-                               depth_multiplier=int(rng.integers(1, 3))), (h, w, c)
-    if kind == "dense":
-        return Dense(int(rng.integers(1, 8))), (int(rng.integers(1, 20)),)
-    if kind == "maxpool":
-        return MaxPool2D(max(k, 2), stride=stride, padding=min(pad, max(k, 2) // 2)), (h + 2, w + 2, c)
-    if kind == "avgpool":
-        return AvgPool2D(max(k, 2), stride=stride, padding=min(pad, max(k, 2) // 2)), (h + 2, w + 2, c)
-    if kind == "relu":
-        return ReLU(), (h, w, c)
-    raise ValueError(kind)
+    if kind not in _MAKERS:
+        raise ValueError(kind)
+    return _MAKERS[kind](rng, k, stride, pad, c, h, w)
 
 
 def built(kind, seed):

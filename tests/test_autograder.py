@@ -406,3 +406,105 @@ def test_the_sandbox_is_available_here():
     if _os.geteuid() != 0:
         pytest.skip("root mode needs root")
     assert probe("auto") == ("root", None)
+
+
+def test_the_sandbox_has_no_network_no_capabilities_and_its_own_uid(tmp_path):
+    """A process run as the grader runs a kernel: a refused connection to a live listener, no caps, uid, no course."""
+    import os as _os
+    import socket
+
+    from autograder import sandbox
+    if _os.geteuid() != 0:
+        pytest.skip("root mode needs root")
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    folder = tmp_path / "notebook-folder"
+    folder.mkdir()
+    (tmp_path / "connection.json").write_text("{}")
+    spec = sandbox.spec_for("root", 7, tmp_path / "job", REPO / "efficientnn", None)
+    probe = ("import json, os, socket\n"
+             f"s = socket.socket(); s.settimeout(3)\n"
+             f"net = s.connect_ex(('127.0.0.1', {port}))\n"
+             "caps = [l.split()[1] for l in open('/proc/self/status') if l.startswith(('CapEff', 'CapBnd'))]\n"
+             f"print(json.dumps({{'net': net, 'uid': os.getuid(), 'caps': caps, 'repo': sorted(os.listdir({str(REPO)!r})),"
+             "'cwd': os.getcwd(), 'tmp': os.listdir('/tmp')}))")
+    cmd = sandbox.command(spec, [sys.executable, "-c", probe, str(tmp_path / "connection.json")], str(folder),
+                          dict(os.environ), str(tmp_path / "connection.json"))
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    server.close()
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["net"] != 0 and seen["uid"] == sandbox.UID_BASE + 7 and set(seen["caps"]) == {"0000000000000000"}
+    # the course is not there: only the package and (here, inside the checkout) the Python environment
+    assert "efficientnn" in seen["repo"] and set(seen["repo"]) <= {"efficientnn", ".venv"}, seen
+    # a private /tmp: its home, and the way down to its copy of the notebook's folder
+    assert seen["cwd"] == str(folder) and set(seen["tmp"]) <= {"home", *folder.parts[2:3]}, seen
+
+
+def test_submissions_are_read_without_following_links(tmp_path):
+    import os as _os
+
+    from autograder import submissions
+    subs = tmp_path / "submitted"
+    (subs / "ok" / "toy").mkdir(parents=True)
+    (subs / "ok" / "toy" / "toy.ipynb").write_text("{}")
+    (subs / "linked" / "toy").mkdir(parents=True)
+    (subs / "linked" / "toy" / "toy.ipynb").symlink_to(TOY / "source" / "toy" / "toy.ipynb")
+    (subs / "folder").mkdir()
+    (subs / "folder" / "toy").symlink_to(TOY / "source" / "toy")
+    (subs / "fifo" / "toy").mkdir(parents=True)
+    _os.mkfifo(subs / "fifo" / "toy" / "toy.ipynb")
+    (subs / "hard" / "toy").mkdir(parents=True)
+    outside = tmp_path / "outside.ipynb"
+    outside.write_text("{}")
+    _os.link(outside, subs / "hard" / "toy" / "toy.ipynb")
+    (subs / ".dotted" / "toy").mkdir(parents=True)
+    (subs / "stray.txt").write_text("not a student")
+    (subs / "ok" / "notes.txt").write_text("")
+    found = submissions.find(subs, ["toy"])
+    assert [(j.student, j.assignment) for j in found.jobs] == [(".dotted", "toy"), ("ok", "toy")]
+    refused = {s.student: kinds for s, kinds in found.refused}
+    assert refused == {"fifo": [("'toy.ipynb'", "is a FIFO")],
+                       "folder": [("the folder 'toy'", "is a symbolic link (not followed)")],
+                       "hard": [("'toy.ipynb'", "is a hard link to a file outside the submission")],
+                       "linked": [("'toy.ipynb'", "is a symbolic link (not followed)")]}
+    assert sorted(found.skipped) == [("'ok'/'notes.txt'", "no assignment of that name in source/"),
+                                     ("'stray.txt'", "a file where a student folder belongs")]
+
+
+def test_a_value_too_long_to_record_fails_only_its_own_check(tmp_path, monkeypatch):
+    from efficientnn.quiz import ledger
+    assert ledger.decode(ledger.encode(10**5000)).__class__ is ledger.Unreadable
+    monkeypatch.setenv(ledger.PATH_VARIABLE, str(tmp_path / "ledger.jsonl"))
+    monkeypatch.setenv(ledger.NAMES_VARIABLE, "huge,fine")
+    monkeypatch.setattr(ledger, "_running_cell", lambda: "cell-a")
+    monkeypatch.setattr(ledger, "_user_namespace", lambda: {"huge": 10**5000, "fine": 3})
+    ledger._state["captured"].discard("cell-a")
+    ledger.touch()  # before the fix: ValueError (Python refuses str() of an int over 4,300 digits)
+    record = json.loads((tmp_path / "ledger.jsonl").read_text())
+    assert record["values"]["fine"] == ["i", "3"] and record["values"]["huge"][0] == "?"
+
+
+def test_ledger_records_that_disagree_fail_the_cell(tmp_path):
+    from autograder import audit
+    from efficientnn.quiz import ledger
+    path = tmp_path / "ledger.jsonl"
+    forged = {"cell": "k", "event": "names", "values": {"answer": ledger.encode(42)}}
+    real = {"cell": "k", "event": "names", "values": {"answer": ledger.encode(1)}}
+    path.write_text(json.dumps(forged) + "\n" + json.dumps(real) + "\n" + json.dumps(forged) + "\n")
+    records = audit.read_ledger(path)
+    assert records["k"]["conflict"] and records["k"]["names"] == forged["values"]
+    path.write_text(json.dumps(real) + "\n" + json.dumps(real) + "\n")
+    assert not audit.read_ledger(path)["k"]["conflict"]
+
+
+def test_05_measured_truths_come_from_the_grader():
+    """05's ``this_run`` is computed by the grader (the locked measuring cells), never read from the kernel."""
+    from autograder.audit import Plan
+    plan = Plan(nbformat.read(REPO / "source" / "05-openvino-timing" / "05-openvino-timing.ipynb", as_version=4))
+    assert plan.truths == ["this_run"] and "this_run" not in plan.student
+    assert any("layer_times" in cell for cell in plan.truth_cells)
+    assert any('this_run["wide_layer"]' in cell for cell in plan.truth_cells)
+    assert not any("answer_" in cell for cell in plan.truth_cells)  # no student name is needed to measure

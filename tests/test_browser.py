@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from autograder.settings import assignments_in
-from efficientnn.quiz import check, drill, expected, get_question, random_layer_question, slip_candidates
+from efficientnn.quiz import check, drill, get_question, random_layer_question, slip_candidates
+from efficientnn.quiz.questions import expected
 from efficientnn.quiz.widgets import feedback_html
 
 import browser_support as bs

@@ -8,9 +8,12 @@ floods its output). This module
 
 1. grades two bystanders into a course (their grades must survive what follows);
 2. grades the whole battery, fresh from the released notebooks, into the same course with two
-   workers, and prints a table (case, expected, got, note);
+   workers, while a listener on 127.0.0.1 waits for the "network" case, and prints a table
+   (case, expected, got, note);
 3. checks each case's score (derived from the points in the source notebooks) and note, that
-   the attacks found and changed nothing, and that no process outlived its kernel;
+   every attack made in a kernel really ran there (from the report its notebook prints), that
+   the attacks found and changed nothing, reached no one and left no process behind, and that
+   the run accounted for every entry of SUBMISSIONS;
 4. grades the attacks the sandbox stops once more *without* it, to show they are real, and in
    the weaker user-namespace mode, to show it stops them too;
 5. scans release/, the feedback pages and the executed notebooks for answers, solutions and
@@ -25,9 +28,12 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -38,7 +44,10 @@ HOSTILE = REPO / "tests" / "fixtures" / "hostile"
 TOY = REPO / "tests" / "fixtures" / "toy-assignment"
 sys.path.insert(0, str(HOSTILE))
 import make_battery as battery  # noqa: E402
+from notebook_text import between, meaningful  # noqa: E402
 from test_notebooks import written_forms  # noqa: E402
+
+from autograder import cells  # noqa: E402
 
 CELL_TIMEOUT = 10  # the real notebooks' slowest cell takes about 3 s
 SUBMISSION_TIMEOUT = 120
@@ -76,33 +85,74 @@ def read_grades(course: Path) -> dict[tuple[str, str], dict]:
 
 def points(assignment: str) -> dict[str, float]:
     nb = nbformat.read(battery._source(assignment), as_version=4)
-    return {c.metadata.nbgrader["grade_id"]: float(c.metadata.nbgrader["points"])
-            for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+    return {cells.grade_id(c): cells.points(c) for c in nb.cells if cells.is_grade(c)}
 
 
 def digest(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
 
 
-def report(course: Path, student: str) -> dict:
-    """The JSON a hostile notebook printed about what it managed to do."""
-    nb = nbformat.read(course / "autograded" / student / "toy" / "toy.ipynb", as_version=4)
-    for cell in nb.cells:
+def report(course: Path, student: str, assignment: str = "toy") -> dict:
+    """What a hostile notebook printed about what it managed to do: its reports, merged."""
+    path = course / "autograded" / student / assignment / f"{assignment}.ipynb"
+    if not path.is_file():
+        raise AssertionError(f"{student}: no graded notebook, so no report")
+    merged = {}
+    for cell in nbformat.read(path, as_version=4).cells:
         for out in cell.get("outputs", []):
             for line in out.get("text", "").splitlines():
                 if line.startswith(battery.REPORT):
-                    return json.loads(line[len(battery.REPORT):])
-    raise AssertionError(f"{student} printed no report")
+                    merged.update(json.loads(line[len(battery.REPORT):]))
+    if not merged:
+        raise AssertionError(f"{student} printed no report")
+    return merged
+
+
+#: What a process a hostile notebook left behind has in its command line.
+LEFT_BEHIND = (battery.DAEMON_MARK, battery.STUBBORN_MARK, battery.FORK_SLEEP)
 
 
 def daemons():
     import psutil
     found = []
     for proc in psutil.process_iter(["cmdline"]):
-        if any(battery.DAEMON_MARK in part for part in proc.info["cmdline"] or []):
+        if any(mark in part for part in proc.info["cmdline"] or [] for mark in LEFT_BEHIND):
             found.append(proc)
     return found
+
+
+@contextmanager
+def listener():
+    """A TCP listener on 127.0.0.1 at the "network" case's port; yields the list of what it received."""
+    received = []
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", battery.NET_PORT))
+    server.listen()
+    server.settimeout(0.5)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    received.append(conn.recv(1000))
+                except OSError:
+                    received.append(b"")
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield received
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
 
 
 def kill_daemons():
@@ -134,9 +184,10 @@ def graded(env, root, bystanders, tmp_path_factory):
     """The battery, written fresh from the released notebooks and graded in one batch."""
     course = bystanders[0]
     handed_in = tmp_path_factory.mktemp("battery")
-    battery.write(handed_in)
+    battery.write(handed_in, root)
     kill_daemons()
-    out = grade(env, root, handed_in, course)
+    with listener() as received:
+        out = grade(env, root, handed_in, course)
     left = daemons()
     kill_daemons()
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
@@ -152,7 +203,7 @@ def graded(env, root, bystanders, tmp_path_factory):
         table.append(f"{student:<24} {case.assignment:<18} {want:>8g} {got:>6g}  {note[:110]}{mark}")
     print("\n".join(table))
     return {"course": course, "out": out, "rows": rows, "grades": grades, "daemons": left,
-            "handed_in": handed_in}
+            "handed_in": handed_in, "received": received}
 
 
 # --------------------------------------------------------------------------- the battery
@@ -183,6 +234,52 @@ def test_the_batch_finishes_with_every_student(graded):
     assert "sandbox" not in out.stderr, out.stderr  # root here and in CI: the full sandbox, no warning
 
 
+def test_every_entry_of_submissions_is_accounted_for(graded):
+    """The run ends by counting every entry: graded, refused (why), skipped (why); none is left out."""
+    line = next(x for x in graded["out"].stdout.splitlines() if x.startswith("submissions: "))
+    counts = {kind: int(n) for n, kind in re.findall(r"(\d+) (graded|refused|skipped)", line.split("|")[0])}
+    assert counts == {"graded": len(battery.CASES) - len(battery.LINKS), "refused": len(battery.LINKS),
+                      "skipped": 0}, line
+    assert "symbolic link" in line, line
+
+
+def test_every_attack_ran_in_its_kernel(graded):
+    """Each attack made by code in a kernel printed a report showing it happened before it was caught."""
+    did_not_run = []
+    for student, case in battery.CASES.items():
+        if case.ran is None:
+            continue
+        try:
+            if not case.ran(report(graded["course"], student, case.assignment)):
+                did_not_run.append(student)
+        except (AssertionError, KeyError) as exc:
+            did_not_run.append(f"{student} ({exc})")
+    assert not did_not_run, did_not_run
+
+
+def test_links_are_refused_and_never_followed(graded):
+    """A notebook, folder or timestamp.txt that links into source/: 0, a note, nothing of the target quoted."""
+    for student in battery.LINKS:
+        handed = graded["handed_in"] / student / "toy"
+        assert handed.is_symlink() or any(p.is_symlink() for p in handed.iterdir()), student  # the attack is set
+        row = graded["grades"][(student, "toy")]
+        assert float(row["score"]) == 0.0 and "symbolic link (not followed)" in row["note"], (student, row)
+        assert "cells" not in row["note"] and "{" not in row["note"], row["note"]
+        assert not (graded["course"] / "autograded" / student).exists(), student
+
+
+def test_the_network_is_out_of_reach(graded):
+    """A kernel that connects to a listener on 127.0.0.1: refused, and the listener hears nothing."""
+    said = report(graded["course"], "network")
+    assert not said["connected"] and said["error"] in ("ECONNREFUSED", "ENETUNREACH"), said
+    assert graded["received"] == []
+
+
+def test_fork_storms_are_bounded(graded):
+    said = report(graded["course"], "fork_storm")
+    assert said["refused"] and said["forked"] < battery.FORK_TRIES, said
+
+
 def test_earlier_grades_and_files_are_intact(graded, bystanders):
     course, before, files = bystanders
     after = read_grades(course)
@@ -194,10 +291,13 @@ def test_earlier_grades_and_files_are_intact(graded, bystanders):
 
 def test_attacks_found_nothing_and_changed_nothing(graded):
     course = graded["course"]
-    assert report(course, "reads_secrets") == {"read": []}
-    assert report(course, "writes_others") == {"wrote": []}
+    assert report(course, "reads_secrets")["read"] == []
+    assert report(course, "writes_others")["wrote"] == []
+    assert report(course, "kills_grader")["killed"] == []
     # every other student's hand-in is what they handed in
     for student, case in battery.CASES.items():
+        if student in battery.LINKS:
+            continue  # refused, never copied
         mine = graded["handed_in"] / student / case.assignment
         theirs = course / "submitted" / student / case.assignment
         assert digest(theirs) == digest(mine), student
@@ -226,15 +326,16 @@ def test_feedback_says_which_cells_were_rechecked(graded):
 def test_without_the_sandbox_the_attacks_work(env, root, tmp_path):
     """The same attacks, graded with --sandbox off: they succeed, so the sandbox is what stops them."""
     handed_in = tmp_path / "handed-in"
-    students = ["ctl_full", "reads_secrets", "writes_others", "daemon", "zz_last_full"]
+    students = ["ctl_full", "network", "reads_secrets", "writes_others", "daemon", "zz_last_full"]
     fresh = tmp_path / "fresh"
-    battery.write(fresh)
+    battery.write(fresh, root)
     for s in students:
         shutil.copytree(fresh / s, handed_in / s)
     course = tmp_path / "course"
     kill_daemons()
-    try:  # one worker: students in name order, so writes_others runs after three and before one
-        out = grade(env, root, handed_in, course, "--sandbox", "off", workers=1)
+    try:  # one worker: students in name order, so writes_others runs after four and before one
+        with listener() as received:
+            out = grade(env, root, handed_in, course, "--sandbox", "off", workers=1)
         left = daemons()
     finally:
         kill_daemons()
@@ -245,29 +346,32 @@ def test_without_the_sandbox_the_attacks_work(env, root, tmp_path):
     # reads_secrets found the solution and passed with it (writes_others then zeroed its grade)
     assert report(course, "reads_secrets")["read"], "the attack found nothing even without the sandbox"
     graded_nb = nbformat.read(course / "autograded" / "reads_secrets" / "toy" / "toy.ipynb", as_version=4)
-    assert not [o for c in graded_nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+    assert not [o for c in graded_nb.cells if cells.is_grade(c)
                 for o in c.get("outputs", []) if o.get("output_type") == "error"]
     # writes_others zeroed the grades already in the gradebook and spoiled the next hand-in
     assert report(course, "writes_others")["wrote"]
-    for earlier in ("ctl_full", "daemon", "reads_secrets"):
+    for earlier in ("ctl_full", "daemon", "network", "reads_secrets"):
         assert float(grades[(earlier, "toy")]["score"]) == 0.0, earlier
     assert float(grades[("zz_last_full", "toy")]["score"]) < full
     assert left, "the daemon did not survive its kernel even without the sandbox"
+    # and the network case reached the listener
+    assert report(course, "network")["connected"] and received == [b"hostile notebook was here"]
 
 
 def test_user_namespace_mode_also_hides_the_course(env, root, tmp_path):
     """--sandbox user (what an unprivileged grader gets): the same hiding, with a warning saying what is weaker."""
     fresh = tmp_path / "fresh"
-    battery.write(fresh)
+    battery.write(fresh, root)
     handed_in = tmp_path / "handed-in"
-    for s in ("ctl_full", "reads_secrets", "writes_others"):
+    for s in ("ctl_full", "reads_secrets", "writes_others", "network"):
         shutil.copytree(fresh / s, handed_in / s)
     course = tmp_path / "course"
     out = grade(env, root, handed_in, course, "--sandbox", "user")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "user namespace" in out.stderr
-    assert report(course, "reads_secrets") == {"read": []}
-    assert report(course, "writes_others") == {"wrote": []}
+    assert report(course, "reads_secrets")["read"] == []
+    assert report(course, "writes_others")["wrote"] == []
+    assert not report(course, "network")["connected"]
     grades = read_grades(course)
     assert float(grades[("ctl_full", "toy")]["score"]) == sum(points("toy").values())
     assert float(grades[("reads_secrets", "toy")]["score"]) == battery.visible(points("toy"))
@@ -279,10 +383,10 @@ _NAMED = re.compile(r"""(?:get_question\(\s*|(\w+_questions)\(\s*\)\s*\[\s*)["']
 
 def _question_sets():
     from efficientnn import quiz
-    from efficientnn.quiz import layer_exercises, pruning_exercises
+    from efficientnn.quiz import a03_pooling, a04_separable_convolutions, a06_pruning
 
     sets = {"get_question": None}
-    for module in (quiz, layer_exercises, pruning_exercises):
+    for module in (quiz, a03_pooling, a04_separable_convolutions, a06_pruning):
         for name in dir(module):
             if name.endswith("_questions"):
                 sets[name] = getattr(module, name)
@@ -294,7 +398,8 @@ def named_answers(source: str) -> list:
 
     ``get_question("x")`` and ``pooling_questions()["x"]`` (any ``*_questions()`` of efficientnn.quiz).
     """
-    from efficientnn.quiz import Question, expected, get_question
+    from efficientnn.quiz import Question, get_question
+    from efficientnn.quiz.questions import expected
 
     sets, out = _question_sets(), []
     for func, name in set(_NAMED.findall(source)):
@@ -307,25 +412,13 @@ def named_answers(source: str) -> list:
     return out
 
 
-def _between(source: str, begin: str, end: str) -> list[str]:
-    out, inside = [], False
-    for line in source.splitlines():
-        if line.strip() == f"### {begin}":
-            inside = True
-        elif line.strip() == f"### {end}":
-            inside = False
-        elif inside and len(line.strip()) >= 8 and not line.strip().startswith("#"):
-            out.append(line.strip())
-    return out
-
-
 def _secret_lines(text: str):
     """(hidden test lines, solution lines) of a notebook's source that appear nowhere else in it.
 
     An import a hidden test shares with a visible cell, or code the lesson's text quotes, is no secret.
     """
-    hidden = _between(text, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
-    solution = _between(text, "BEGIN SOLUTION", "END SOLUTION")
+    hidden = meaningful(between(text, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"))
+    solution = meaningful(between(text, "BEGIN SOLUTION", "END SOLUTION"))
     elsewhere, inside = set(), False
     for line in text.splitlines():
         if line.strip() in ("### BEGIN HIDDEN TESTS", "### BEGIN SOLUTION"):
@@ -428,7 +521,8 @@ def _state_text(widget) -> str:
 
 def test_self_check_widgets_never_hold_their_answer():
     """Every course question's widget, and 40 drill questions: the answer is in no widget's state."""
-    from efficientnn.quiz import ChoiceQuestion, Question, drill, expected, quiz_widget
+    from efficientnn.quiz import ChoiceQuestion, Question, drill, quiz_widget
+    from efficientnn.quiz.questions import expected
 
     sets = _question_sets()
     questions = []

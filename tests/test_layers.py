@@ -147,3 +147,117 @@ def test_backward_before_forward_is_a_clear_error():
     fc.forward(np.zeros((1, 4), np.float32))  # not training: nothing kept
     with pytest.raises(ValueError, match="training=True"):
         fc.backward(np.zeros((1, 3), np.float32))
+
+
+# --------------------------------------------------------------------------- a new kind is one class
+@pytest.fixture
+def conv1d_class():
+    """A 1-D convolution written as the README tells a newcomer to: one class, nothing else.
+
+    Defined per test and unregistered afterwards, so the kinds other tests see stay the course's.
+    """
+    from efficientnn.layers import LAYER_CLASSES, Layer
+    from efficientnn.shapes import conv_output_size
+    from efficientnn.validation import positive_int
+
+    class Conv1D(Layer):
+        kind = "conv1d"
+        input_ndim = 2
+        out_channels_attr = "filters"
+        out_channels_key = "W"
+
+        def __init__(self, filters, kernel_size, use_bias=True, name=None):
+            super().__init__(name)
+            self.filters = positive_int(filters, "filters")
+            self.kernel_size = positive_int(kernel_size, "kernel_size")
+            self.use_bias = bool(use_bias)
+
+        def compute_output_shape(self, input_shape):
+            return (conv_output_size(input_shape[0], self.kernel_size), self.filters)
+
+        def _init_params(self, rng):
+            shape = (self.kernel_size, self.input_shape[1], self.filters)
+            self.params = {"W": rng.standard_normal(shape).astype(np.float32)}
+            if self.use_bias:
+                self.params["b"] = rng.standard_normal(self.filters).astype(np.float32)
+
+        def forward(self, x, training=False):
+            x = self._check(x)
+            length = self.output_shape[0]
+            windows = np.stack([x[:, i : i + length] for i in range(self.kernel_size)], axis=2)
+            y = np.einsum("nlkc,kcf->nlf", windows, self.params["W"])
+            return y + self.params["b"] if self.use_bias else y
+
+        def macs(self):
+            return self.output_shape[0] * self.filters * self.kernel_size * self.input_shape[1]
+
+        def param_count(self):
+            return self.kernel_size * self.input_shape[1] * self.filters + (self.filters if self.use_bias else 0)
+
+        def describe(self):
+            return (f"a 1-D convolution with {self.filters} filters of width {self.kernel_size}, "
+                    f"applied to a {self.input_shape[0]}x{self.input_shape[1]} input")
+
+        def brief(self):
+            return f"{self.name}: 1-D convolution, {self.filters} filters of width {self.kernel_size}"
+
+        def prune_inputs(self, axes, live):
+            axes["W"][-2] = live
+            return live
+
+        def macs_per_weight(self):
+            return self.output_shape[0]
+
+    yield Conv1D
+    del LAYER_CLASSES["conv1d"]
+
+
+def test_a_new_layer_kind_is_one_class_that_cost_quiz_and_pruning_ask(conv1d_class):
+    from efficientnn import cost, pruning
+    from efficientnn.models import Sequential
+    from efficientnn.openvino_timing import to_openvino
+    from efficientnn.quiz import LayerSpec, Question, check, describe_model
+    from efficientnn.quiz.questions import expected
+
+    model = Sequential([conv1d_class(4, 3), ReLU(), Flatten(), Dense(2)], input_shape=(10, 3), seed=1)
+    conv = model.layer("conv1d1")
+    row = next(r for r in cost.profile(model) if r.name == "conv1d1")
+    # 8 output positions x 4 filters, each a dot product over a 3-wide window of 3 channels.
+    assert (row.output_shape, row.macs, row.flops) == ((8, 4), 8 * 4 * 3 * 3, 2 * 8 * 4 * 3 * 3)
+    assert row.params == sum(p.size for p in conv.params.values())
+
+    spec = LayerSpec("conv1d", (10, 3), kernel_size=3, filters=4)
+    question = Question("macs", spec)
+    assert expected(question) == row.macs and check(question, str(row.macs)).correct
+    wrong = check(question, str(row.flops))  # the generic slips work for any kind
+    assert not wrong.correct and wrong.slip == "flops_for_macs"
+    assert not check(Question("output_shape", spec), "(9, 4)").correct
+    assert LayerSpec.from_layer(conv).params() == row.params
+    assert question.prompt().startswith("Take a 1-D convolution with 4 filters of width 3")
+    assert "conv1d1: 1-D convolution, 4 filters of width 3" in describe_model(model)
+
+    # Structured pruning cuts through it and the Flatten after it: cutting filters equals zeroing them.
+    keep = {"conv1d1": [0, 2, 3]}
+    small = pruning.remove_channels(model, keep)
+    x = np.random.default_rng(0).standard_normal((5, 10, 3)).astype(np.float32)
+    assert small.layer("conv1d1").output_shape == (8, 3)
+    assert np.allclose(small.forward(x), pruning.mask_channels(model, keep).forward(x), atol=1e-5)
+    assert pruning.sparsity_report(model)[0].nonzero_macs == row.macs
+
+    # A kind without OpenVINO nodes is refused by name, not converted wrongly.
+    with pytest.raises(ValueError, match="conv1d"):
+        to_openvino(model)
+
+
+def test_every_course_kind_answers_for_itself():
+    from efficientnn.layers import LAYER_CLASSES, layer_class
+
+    assert list(LAYER_CLASSES)[:8] == ["conv", "depthwise", "separable", "dense", "relu", "flatten",
+                                       "maxpool", "avgpool"]
+    assert layer_class("maxpool") is MaxPool2D
+    with pytest.raises(ValueError, match="no layer kind 'conv3d'; the kinds are conv, depthwise"):
+        layer_class("conv3d")
+    with pytest.raises(ValueError, match="only depthwise and separable layers have a standard equivalent"):
+        Conv2D(4, 3).standard_equivalent()
+    pool = MaxPool2D(2)
+    assert pool.pool_size == pool.kernel_size == (2, 2)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_text import between, meaningful
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted(p for p in ROOT.glob("source/*/*.ipynb") if p.stem == p.parent.name)
@@ -62,24 +63,6 @@ def _env() -> dict:
     return env
 
 
-def _between(source: str, begin: str, end: str) -> list[str]:
-    """Lines strictly between ``### begin`` and ``### end`` markers."""
-    out, inside = [], False
-    for line in source.splitlines():
-        if line.strip() == f"### {begin}":
-            inside = True
-        elif line.strip() == f"### {end}":
-            inside = False
-        elif inside:
-            out.append(line)
-    return out
-
-
-def _meaningful(lines) -> list[str]:
-    """Code lines worth searching for: not blank, not a comment, not trivially short."""
-    return [ln.strip() for ln in lines if len(ln.strip()) >= 8 and not ln.strip().startswith("#")]
-
-
 # --------------------------------------------------------------------------- running notebooks
 # Injected before the first cell of a source notebook: records every Question a graded cell
 # hands to efficientnn.quiz (directly from the cell, not from inside a function checker).
@@ -105,7 +88,8 @@ for _enn_name in ("check", "grade", "assert_correct"):
 
 _DUMP = '''
 import json as _enn_json
-from efficientnn.quiz import Question as _enn_Question, expected as _enn_expected
+from efficientnn.quiz import Question as _enn_Question
+from efficientnn.quiz.questions import expected as _enn_expected
 _enn_answers = []
 for _enn_q in _enn_graded:
     if isinstance(_enn_q, _enn_Question):
@@ -300,13 +284,13 @@ def test_release_holds_no_solution_or_hidden_test(assignment):
         assert marker not in text, f"release/{assignment} contains '### {marker}'"
     released_code = "\n".join(c.source for c in released.cells if c.cell_type == "code")
     for cell in source.cells:
-        for line in _meaningful(_between(cell.source, "BEGIN SOLUTION", "END SOLUTION")):
+        for line in meaningful(between(cell.source, "BEGIN SOLUTION", "END SOLUTION")):
             assert line not in released_code, f"a solution line of cell {cell.get('id')} is in the release: {line!r}"
     released_tests = {_nbgrader(c).get("grade_id"): c.source for c in released.cells if _is_test(c)}
     for cell in filter(_is_test, source.cells):
         gid = _nbgrader(cell)["grade_id"]
         assert gid in released_tests, f"test cell {gid} is missing from the release"
-        for line in _meaningful(_between(cell.source, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")):
+        for line in meaningful(between(cell.source, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")):
             assert line not in released_tests[gid], f"hidden test line of {gid} is in the release: {line!r}"
 
 
@@ -372,7 +356,8 @@ _NAME_IN_CELL = re.compile(r"""(?:get_question\(\s*|questions\(\s*\)\s*\[\s*)["'
 
 def _named_answers(assignment: str) -> list:
     """Answers of the registry questions a graded cell names, e.g. get_question("conv1_flops")."""
-    from efficientnn.quiz import Question, expected, get_question
+    from efficientnn.quiz import Question, get_question
+    from efficientnn.quiz.questions import expected
 
     nb = nbformat.read(SOURCES[ASSIGNMENTS.index(assignment)], as_version=4)
     out = []

@@ -342,10 +342,24 @@ def test_plots_return_figures():
     model = P.prune_magnitude(base_cnn(), 0.9)
     fig = P.weight_histogram(model)
     assert isinstance(fig, Figure) and len(fig.axes) == 4
+    for ax, layer in zip(fig.axes, [l for l in model.layers if "W" in l.params]):
+        w = layer.params["W"]
+        kept = sum(1 for v in w.ravel() if v != 0)  # counted one by one
+        # the bars hold every kept weight and no pruned one
+        assert sum(p.get_height() for p in ax.patches) == kept
+        assert ax.get_title() == f"{layer.name}: {kept:,} of {w.size:,} kept ({1 - kept / w.size:.0%} pruned)"
     points = [P.SweepPoint(0.0, 0.97, 0.975, 1), P.SweepPoint(0.9, 0.9, 0.97, 1)]
     fig2 = P.sparsity_accuracy_plot(points, dense_accuracy=0.97, tolerance=0.01)
+    ax = fig2.axes[0]
+    untuned, tuned, dense = ax.get_lines()
+    assert list(untuned.get_xdata()) == [0.0, 90.0] and list(untuned.get_ydata()) == pytest.approx([97.0, 90.0])
+    assert list(tuned.get_ydata()) == pytest.approx([97.5, 97.0])
+    assert list(dense.get_ydata()) == pytest.approx([97.0, 97.0])
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "within 1 point" in labels and "dense model" in labels
     fig3 = P.sparsity_accuracy_plot([{"sparsity": 0.5, "accuracy": 0.9}])
-    assert isinstance(fig2, Figure) and isinstance(fig3, Figure)
+    assert len(fig3.axes[0].get_lines()) == 1  # no fine-tuned line, no dense line
+    assert list(fig3.axes[0].get_lines()[0].get_xydata()[0]) == pytest.approx([50.0, 90.0])
     plt.close("all")
 
 

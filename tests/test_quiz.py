@@ -10,21 +10,19 @@ import ipywidgets
 import numpy as np
 import pytest
 from ipywidgets.embed import dependency_state
+from quiz_support import side
 
 from efficientnn import quiz
 from efficientnn.models import base_cnn
 from efficientnn.quiz import (APPROX_MAX_REL_ERROR, APPROX_REL_TOL, PARTIAL_SHAPE_CREDIT, SLIP_MESSAGES,
                               AnswerFormatError, ChoiceQuestion, LayerSpec, ParsedNumber, Question,
-                              assert_correct, base_cnn_questions, check, choice_widget, drill, expected, grade,
+                              assert_correct, base_cnn_questions, check, choice_widget, drill, grade,
                               lesson_choice_questions, lesson_questions, matches, parse_number, parse_shape,
                               quantity_or_rate, quiz_widget, random_layer_question, slip_candidates)
+from efficientnn.quiz.questions import expected
 
 
 # --------------------------------------------------------------------------- reference formulas
-def side(n, k, s=1, p=0):
-    return (n + 2 * p - k) // s + 1
-
-
 def conv_macs(h, w, c, k, f, s=1, p=0):
     return side(h, k, s, p) * side(w, k, s, p) * f * k * k * c
 
@@ -137,8 +135,23 @@ def test_parse_number_rejects_malformed_answers_with_a_helpful_message(answer, w
 
 
 def test_format_error_examples_can_never_be_an_answer():
-    # 12345 is odd (never FLOPs) and has the prime factor 823 (never a product of layer sizes)
-    assert 12345 % 2 == 1 and 12345 % 823 == 0 and all(823 % p for p in range(2, 29))
+    # The example in every "write a number such as ..." message must not be a right answer: it is
+    # odd (never a FLOP count, 2 x MACs) and has a prime factor above any layer size (never a MAC
+    # count or a parameter count, products of small sizes). Read the examples out of real messages.
+    import re
+    messages = []
+    for bad in ["sixty", "60,8", None, [1]]:
+        with pytest.raises(AnswerFormatError) as err:
+            parse_number(bad)
+        messages.append(str(err.value))
+    examples = {int(n.replace(",", "")) for m in messages for n in re.findall(r"\b\d{1,3}(?:,\d{3})+\b|\b\d{4,}\b", m)}
+    assert examples, messages
+    for n in examples:
+        assert n % 2 == 1
+        largest = max(p for p in range(2, n + 1) if n % p == 0 and all(p % d for d in range(2, int(p ** 0.5) + 1)))
+        assert largest > 512, (n, largest)  # beyond any kernel, channel or unit count in the course
+    numbers = [expected(q) for q in lesson_questions().values() if not isinstance(expected(q), tuple)]
+    assert numbers and not any(math.isclose(value, n) for value in numbers for n in examples)
 
 
 # --------------------------------------------------------------------------- tolerance
@@ -277,7 +290,8 @@ def test_input_depth_as_output_depth_gets_partial_credit():
     missing = check(q, f"{side(h, k)}x{side(w, k)}")
     assert missing.slip == "depth_missing" and missing.points == PARTIAL_SHAPE_CREDIT * q.points
     other = check(q, (side(h, k), side(w, k), c + 100))
-    assert other.slip == "wrong_depth" and other.points == PARTIAL_SHAPE_CREDIT * q.points
+    # a convolution's wrong depth is named by its rule: the depth is the number of filters
+    assert other.slip == "depth_is_filters" and other.points == PARTIAL_SHAPE_CREDIT * q.points
 
 
 def test_stride_and_padding_slips():

@@ -17,8 +17,8 @@ Tolerance
   * ``APPROX_REL_TOL`` (1 %) of the exact value, so ``~61000`` is accepted too,
 
   but never when it is more than ``APPROX_MAX_REL_ERROR`` (5 %) off, so a coarse ``"0.1M"``
-  does not pass for 60,840. For 60,840: 61K, ~61K, 60.8K, 6.08e4 pass; 60K (1.4 % off, not a
-  rounding of 60.84K) and 30K (the MAC count) do not. For 259,200: 259K passes.
+  does not pass for 69,984. For 69,984: 70K, ~70K, 69.98K, 7.00e4 pass; 69K (1.4 % off, not a
+  rounding of 69.98K) and 35K (the MAC count) do not. For 123,456: 123K passes.
 - A **ratio** answer is always treated as rounded, by the same rule (a Python float has no
   written digits, so it gets the 1 %).
 - An **output shape** must match exactly. With height and width right and the depth wrong or
@@ -26,8 +26,8 @@ Tolerance
 
 Example
 -------
->>> from efficientnn.quiz import get_question
->>> check(get_question("conv1_flops"), "30.4K").slip
+>>> from efficientnn.quiz import LayerSpec, Question
+>>> check(Question("flops", LayerSpec("conv", (20, 20, 2), 3, filters=6)), "35.0K").slip
 'macs_for_flops'
 """
 from __future__ import annotations
@@ -83,6 +83,34 @@ SLIP_MESSAGES = {
                        "time, so a side is floor((n + 2p - k) / s) + 1."),
     "padding_ignored": ("Looks like the padding was left out: padding p adds p pixels on each side, so use "
                         "n + 2p in place of n."),
+    "shrink_by_one": ("Looks like each side was shrunk by one pixel. A kernel of size k fits n - k + 1 positions along "
+                      "a side of n pixels: the side shrinks by k - 1, the kernel size minus one."),
+    "padding_one_side": ("Looks like the padding was added on one side only: padding p adds p pixels on each side "
+                         "(top and bottom, left and right), so use n + 2p in place of n."),
+    "stride_not_floored": ("Looks like the division by the stride was rounded up (or to the nearest). Only whole "
+                           "windows count, so round down: floor((n + 2p - k) / s) + 1, the +1 after the floor."),
+    "layer_skipped": ("Looks like this layer's input was taken from an earlier layer's output, skipping a layer in "
+                      "between. Follow the shapes layer by layer: each layer's output is the next layer's input."),
+    "pooling_forgotten": ("Looks like a pooling layer was left out: each pooling layer shrinks the feature map, and "
+                          "every layer after it works on the smaller map."),
+    "ceil_pooling": ("Looks like a pooling layer kept a partial window at the edge (its size rounded up). Pooling "
+                     "without padding keeps only whole windows: floor((n - k) / s) + 1."),
+    "pool_before_conv": ("Looks like the pooling was applied to the image itself, before the convolution (or to a "
+                         "convolution output that kept the image's size). In this model each pooling layer pools "
+                         "its convolution's output, which is smaller than the convolution's input."),
+    "flatten_depth_left_out": ("Looks like the flatten was given only the height x width of the feature map. It "
+                               "hands the dense layer every value of it: height x width x depth inputs."),
+    "batch": ("This looks like the count for a whole batch of images, but the question asks for one image "
+              "(one example): leave the batch size out."),
+    "coarse_rounding": ("Rounded correctly, but too coarsely: a rounded answer may be at most "
+                        f"{APPROX_MAX_REL_ERROR:.0%} off, so keep more digits (three significant digits are "
+                        "always close enough), and mark it as rounded with K, M, G or a leading ~."),
+    "depthwise_bias": ("Looks like the depthwise step was given biases too. Here only the pointwise step has a "
+                       "bias, one per filter; the depthwise kernels have none."),
+    "depth_is_filters": ("The height and width are right; the depth is not. The output depth of a convolution is "
+                         "its number of filters: each filter, as deep as the input, makes one output channel."),
+    "pool_keeps_depth": ("The height and width are right; the depth is not. Pooling works on each channel on its "
+                         "own, so the output has as many channels as the input."),
     "padding_assumed": ("Looks like the output was taken to keep the input's size. Without padding, the kernel "
                         "cannot be centred on the border pixels, so the output is smaller."),
     "channels_first": "The numbers look right but not their order: write the shape as height x width x depth.",
@@ -194,23 +222,38 @@ def _try(fn):
         return None
 
 
+def _side(n, k, s, p, rounding=math.floor):
+    return int(rounding((n + 2 * p - k) / s)) + 1
+
+
 def _spatial_variants(layer: LayerSpec, per_position, out_hw):
-    """Slips in the output height and width, as (slip, value) with value = per_position(h, w)."""
+    """Slips in the output height and width, as (slip, value) with value = per_position(h, w).
+
+    Each slip is one wrong rule for a side; the rules give different numbers as soon as the
+    padding is 2, the input depth above 1 and the stride leaves a remainder.
+    """
     (h, w), (ho, wo) = layer.input_shape[:2], out_hw
-    s, pads, c, (kh, kw) = layer.effective_stride, layer.pads, layer.in_channels, layer.kernel_size
+    s, (ph, pw), c, (kh, kw) = layer.effective_stride, layer.pads, layer.in_channels, layer.kernel_size
     conv_like = layer.kind in ("conv", "depthwise", "separable")
     out = []
     if ho > 1 and wo > 1:
         out.append(("plus_one_missing", per_position(ho - 1, wo - 1)))
-    if conv_like and pads == (0, 0) and s == 1 and c != kh:
+    if conv_like and (ph, pw) == (0, 0) and s == 1 and c > 1 and c != kh:
+        # with one input channel, "depth subtracted" is indistinguishable from "shrunk by one"
         for extra in (0, 1):
             if h - c + extra > 0 and w - c + extra > 0:
                 out.append(("depth_subtracted", per_position(h - c + extra, w - c + extra)))
+    if conv_like and s == 1 and kh > 2 and kw > 2:
+        out.append(("shrink_by_one", per_position(h + 2 * ph - 1, w + 2 * pw - 1)))
     if s != 1:
         hw = _try(lambda: layer.replace(stride=1).output_shape()[:2])
         if hw:
             out.append(("stride_ignored", per_position(*hw)))
-    if pads != (0, 0):
+        out.append(("stride_not_floored", per_position(_side(h, kh, s, ph, math.ceil), _side(w, kw, s, pw, math.ceil))))
+    if (ph, pw) != (0, 0):
+        one_side = (_side(h - ph, kh, s, ph), _side(w - pw, kw, s, pw))
+        if min(one_side) > 0:
+            out.append(("padding_one_side", per_position(*one_side)))
         hw = _try(lambda: layer.replace(padding=0).output_shape()[:2])
         if hw:
             out.append(("padding_ignored", per_position(*hw)))
@@ -219,15 +262,115 @@ def _spatial_variants(layer: LayerSpec, per_position, out_hw):
     return out
 
 
+# --------------------------------------------------------------------------- slips upstream
+_POOLS = ("maxpool", "avgpool")
+
+
+def _feed(spec: LayerSpec, shape, ceil=False):
+    """``spec`` applied to an input of ``shape`` (a dense layer flattens a map); its output shape or None."""
+    if not spec.is_spatial and len(shape) == 3:
+        shape = (math.prod(shape),)
+    if spec.is_spatial != (len(shape) == 3):
+        return None
+    layer = _try(lambda: spec.replace(input_shape=shape))
+    if layer is None:
+        return None
+    if ceil and spec.kind in _POOLS:
+        (h, w, c), (kh, kw), (ph, pw), st = shape, spec.kernel_size, layer.pads, layer.effective_stride
+        return (_side(h, kh, st, ph, math.ceil), _side(w, kw, st, pw, math.ceil), c)
+    return tuple(layer.output_shape())
+
+
+def _run(specs, shape, ceil_at=()):
+    for i, spec in enumerate(specs):
+        shape = _feed(spec, shape, ceil=i in ceil_at) if shape is not None else None
+    return shape
+
+
+def _same_size(spec: LayerSpec, shape):
+    """A convolution that keeps its input's size (as if padded): the 'no shrink' slip upstream."""
+    layer = _try(lambda: spec.replace(input_shape=shape, padding="same", stride=1))
+    return tuple(layer.output_shape()) if layer is not None else None
+
+
+def _upstream_inputs(question: Question):
+    """Wrong input shapes of the asked layer, each from one slip made in a layer before it.
+
+    ``question.upstream`` holds the layers from the model's input to the asked layer (flatten
+    and activations left out, as they change no shape but the flatten's, which :func:`_feed`
+    does). Returns (slip, input shape) pairs.
+    """
+    up = list(getattr(question, "upstream", ()) or ())
+    if not up:
+        return []
+    start = up[0].input_shape
+    pools = [i for i, spec in enumerate(up) if spec.kind in _POOLS]
+    out = []
+    for i in pools:  # pooling rounded up, one layer at a time and all together
+        out.append(("ceil_pooling", _run(up, start, ceil_at={i})))
+    if len(pools) > 1:
+        out.append(("ceil_pooling", _run(up, start, ceil_at=set(pools))))
+    for i in pools:
+        out.append(("pooling_forgotten", _run(up[:i] + up[i + 1:], start)))
+        if i > 0 and up[i - 1].kind in ("conv", "depthwise", "separable"):
+            swapped = up[:i - 1] + [up[i], up[i - 1]] + up[i + 1:]
+            out.append(("pool_before_conv", _run(swapped, start)))
+    if len(pools) > 1:
+        out.append(("pooling_forgotten", _run([spec for spec in up if spec.kind not in _POOLS], start)))
+    for j in range(len(up) - 1):
+        out.append(("layer_skipped", _run(up[:j + 1], start)))
+    for i, spec in enumerate(up):
+        if spec.kind in ("conv", "depthwise", "separable") and spec.pads == (0, 0):
+            shape = _run(up[:i], start)
+            same = _same_size(spec, shape) if shape is not None else None
+            out.append(("padding_assumed", _run(up[i + 1:], same) if same is not None else None))
+    return [(slip, shape) for slip, shape in out if shape is not None]
+
+
+def _asked_value(question: Question, input_shape):
+    layer = question.layer
+    if not layer.is_spatial and len(input_shape) == 3:
+        input_shape = (math.prod(input_shape),)
+    spec = _try(lambda: layer.replace(input_shape=input_shape))
+    if spec is None:
+        return None
+    if question.kind == "output_shape":
+        return tuple(spec.output_shape())
+    return {"macs": spec.macs, "flops": spec.flops, "params": spec.params}[question.kind]()
+
+
+def _upstream_variants(question: Question):
+    out = []
+    up = list(getattr(question, "upstream", ()) or ())
+    if question.layer.kind in _POOLS and up and up[-1].kind in ("conv", "depthwise", "separable"):
+        # this pooling layer applied to its convolution's input, with either depth
+        before = up[-1].input_shape
+        for depth in (before[2], up[-1].output_shape()[2]):
+            value = _asked_value(question, (*before[:2], depth))
+            if value is not None:
+                out.append(("pool_before_conv", value))
+    for slip, shape in _upstream_inputs(question):
+        value = _asked_value(question, shape)
+        if value is not None:
+            out.append((slip, value))
+    if not question.layer.is_spatial and up and question.kind != "output_shape":
+        last = _run(up, up[0].input_shape)
+        if last is not None and len(last) == 3 and last[2] > 1:
+            value = _asked_value(question, (last[0] * last[1],))
+            if value is not None:
+                out.append(("flatten_depth_left_out", value))
+    return out
+
+
 def _count_variants(layer: LayerSpec, kind: str):
     """Structural slips for a MACs or FLOPs question, valued in the question's unit."""
     value = _value(layer, kind)
     out = []
-    if layer.kind != "dense":
+    if layer.is_spatial:
         ho, wo = layer.output_shape()[:2]
         per = value // (ho * wo)  # every formula here is (output positions) x (cost per position)
         out += _spatial_variants(layer, lambda a, b: per * a * b, (ho, wo))
-    h, w, c = layer.input_shape if layer.kind != "dense" else (0, 0, 0)
+    h, w, c = layer.input_shape if layer.is_spatial else (0, 0, 0)
     if layer.kind == "conv":
         if c > 1:
             out.append(("input_depth_left_out", _value(layer.replace(input_shape=(h, w, 1)), kind)))
@@ -266,6 +409,8 @@ def _number_candidates(question: Question):
         out.append(("percent_as_number", exact * 100))
         return out
     if kind == "params":
+        if layer.kind == "separable":
+            out += _separable_param_variants(layer)
         if layer.use_bias and not pool:
             out.append(("bias_forgotten", layer.replace(use_bias=False).params()))
         if layer.kind == "conv" and layer.in_channels > 1:
@@ -283,14 +428,34 @@ def _number_candidates(question: Question):
         if not pool:  # the same slips, combined with giving the other unit
             unit_slip, factor = ("macs_for_flops", 0.5) if kind == "flops" else ("flops_for_macs", 2)
             out += [(f"{unit_slip}+{slip}", value * factor) for slip, value in structural]
+    out += _upstream_variants(question)
+    if kind in ("macs", "flops"):
+        out += [("batch", exact * size) for size in _BATCH_SIZES]
     out += [("units_confused", exact * 1000), ("units_confused", exact / 1000)]
+    return out
+
+
+#: Batch sizes a count for "a batch instead of one image" is recognised by.
+_BATCH_SIZES = (8, 10, 16, 32, 64, 100, 128, 256)
+
+
+def _separable_param_variants(layer: LayerSpec):
+    """Parameter slips of a separable layer: standard, one step only, biases on the depthwise step."""
+    h, w, c = layer.input_shape
+    m = layer.depth_multiplier
+    depthwise = LayerSpec("depthwise", layer.input_shape, layer.kernel_size, depth_multiplier=m, use_bias=False)
+    pointwise = LayerSpec("conv", (h, w, c * m), 1, filters=layer.filters, use_bias=layer.use_bias)
+    out = [("standard_conv_counted", layer.standard_equivalent().params()),
+           ("depthwise_left_out", pointwise.params()), ("pointwise_left_out", depthwise.params())]
+    if layer.use_bias:
+        out.append(("depthwise_bias", layer.params() + c * m))
     return out
 
 
 def _shape_candidates(question: Question):
     layer = question.layer
     exact = expected(question)
-    if layer.kind == "dense":
+    if not layer.is_spatial:
         return []
     ho, wo, d = exact
     h, w, c = layer.input_shape
@@ -300,6 +465,7 @@ def _shape_candidates(question: Question):
     if layer.kind == "depthwise" and layer.depth_multiplier != 1:
         out.append(("depth_multiplier_ignored", (ho, wo, c)))
     out.append(("channels_first", (d, ho, wo)))
+    out += _upstream_variants(question)
     return out
 
 
@@ -398,16 +564,24 @@ def _check_shape(question: Question, answer, max_points) -> Verdict:
     exact = expected(question)
     if got == exact:
         return Verdict(True, max_points, max_points, "Correct.")
-    slip = next((name for name, value in slip_candidates(question) if value == got), None)
+    candidates = slip_candidates(question)
+    slip = next((name for name, value in candidates if value == got), None)
     if len(exact) == 3 and len(got) in (2, 3) and got[:2] == exact[:2]:
-        slip = slip or ("depth_missing" if len(got) == 2 else "wrong_depth")
+        slip = slip or ("depth_missing" if len(got) == 2 else _DEPTH_SLIPS.get(question.layer.kind, "wrong_depth"))
         message = _slip_message(slip)
-        if slip not in ("depth_missing", "wrong_depth"):
+        if slip not in ("depth_missing", "wrong_depth", *_DEPTH_SLIPS.values()):
             message = f"{SLIP_MESSAGES['wrong_depth']} {message}"
         return Verdict(False, PARTIAL_SHAPE_CREDIT * max_points, max_points, f"Partly right. {message}", slip)
+    if slip is None and len(got) == 3:  # the height and width of a slip, with a depth that is wrong as well
+        slip = next((name for name, value in candidates if len(value) == 3 and value[:2] == got[:2]), None)
     if slip is None and len(got) != len(exact):
         slip = "wrong_length"
     return _wrong(max_points, slip, "output_shape")
+
+
+#: The rule a wrong depth breaks, by layer kind.
+_DEPTH_SLIPS = {"conv": "depth_is_filters", "separable": "depth_is_filters", "maxpool": "pool_keeps_depth",
+                "avgpool": "pool_keeps_depth", "depthwise": "depth_multiplier_ignored"}
 
 
 def _unit_note(question: Question, parsed: ParsedNumber) -> str:
@@ -436,12 +610,31 @@ def _check_number(question: Question, answer, max_points) -> Verdict:
     exact = expected(question)
     if matches(parsed, exact, rounded):
         return Verdict(True, max_points, max_points, "Correct." + note)
-    slip = next((name for name, value in slip_candidates(question) if matches(parsed, value, rounded)), None)
+    # A marked rounding of the right count is a rounding slip, whatever slip it also comes close to; a
+    # plain number with trailing zeros is one only if no slip gives it exactly.
+    coarse = question.kind != "ratio" and _rounded_from(parsed, exact) and not matches(parsed, exact, True)
+    slip = "coarse_rounding" if coarse and parsed.approximate else None
+    slip = slip or next((name for name, value in slip_candidates(question) if matches(parsed, value, rounded)), None)
+    slip = slip or ("coarse_rounding" if coarse else None)
     if slip is None and abs(parsed.value - exact) <= APPROX_MAX_REL_ERROR * abs(exact):
         slip = "close_ratio" if question.kind == "ratio" else "close"
     hint = "pool_flops" if question.kind == "flops" and question.layer.kind in ("maxpool", "avgpool") else question.kind
     verdict = _wrong(max_points, slip, hint)
     return replace(verdict, message=verdict.message + note)
+
+
+def _rounded_from(parsed: ParsedNumber, exact) -> bool:
+    """Whether the answer is ``exact`` rounded to the nearest at the answer's last written digit
+    (or at its last nonzero digit, for a whole number such as 700000)."""
+    step = parsed.resolution or 1.0
+    value = parsed.value
+    if value == int(value) and value != 0:
+        zeros = len(str(int(abs(value)))) - len(str(int(abs(value))).rstrip("0"))
+        if parsed.approximate or zeros >= 3:  # "80" is a count, "700000" a rounding
+            step = max(step, 10.0 ** zeros)
+    if step <= 1.0:
+        return False
+    return math.isclose(round(exact / step) * step, value, rel_tol=1e-9)
 
 
 def grade(question, answer, points=None) -> Verdict:

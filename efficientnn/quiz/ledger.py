@@ -18,9 +18,21 @@ grader sets it; a student's own Jupyter never does). Every record is one JSON li
     each call a function checker makes to the student's function (:func:`call`): a hash of the
     arguments and what came back (``result``) or what was raised (``error``).
 
-Forging records does not help a student: the clean re-check computes every expected value
-itself and only takes the student's answers from the records, so a record passes only if it
-holds the right answer, which is the work.
+What the re-check proves, and what it does not
+-----------------------------------------------
+The kernel writes the ledger, so every record is the kernel's word. The clean re-check computes
+every expected value itself and takes only the student's side (answers, function results) from
+the records, so a kernel that patched efficientnn, numpy or a checker gains nothing from the
+patch: the records still have to hold right answers. Records must also agree: a cell whose
+"names" records differ (say, right answers written ahead of the checker's own record of wrong
+ones), or whose calls were recorded but never made by the clean run's checker, fails as
+tampered with; so does a graded cell with no record at all (its checker never ran).
+
+It does not prove that the records hold what the student's names held. A kernel that replaces
+the checker outright and writes one consistent set of records holding right answers passes;
+but those right answers had to be computed (with efficientnn itself, say), which a notebook
+could equally have assigned to its answer names. Truths the kernel can measure differently
+from the grader (timings) are not taken from the kernel at all.
 
 The same module *replays* records in the grader: :func:`replaying` makes :func:`call` return
 the recorded results instead of calling anything, and :func:`observing` counts checks.
@@ -97,8 +109,10 @@ def encode(value, depth: int = 0):
         data = np.ascontiguousarray(value).tobytes()
         return ["a", value.dtype.str, list(value.shape), base64.b64encode(data).decode()]
     if isinstance(value, int):
-        text = str(int(value)) if value.bit_length() < 40000 else None
-        return ["i", text] if text is not None else ["?", "huge int"]
+        try:  # Python refuses str() of ints over sys.get_int_max_str_digits() digits (4,300)
+            return ["i", str(int(value))]
+        except ValueError:
+            return ["?", "int too long to record"]
     if isinstance(value, float):
         return ["f", repr(float(value))]
     if isinstance(value, complex):
@@ -221,10 +235,13 @@ def _names_record(cell) -> dict:
         if name not in main:
             continue
         value = main[name]
-        if callable(value) and not isinstance(value, (np.ndarray, np.generic)):
-            values[name] = ["fn", str(getattr(value, "__qualname__", type(value).__name__))]
-        else:
-            values[name] = encode(value)
+        try:  # one value that cannot be recorded fails only the check that reads it, in the re-check
+            if callable(value) and not isinstance(value, (np.ndarray, np.generic)):
+                values[name] = ["fn", str(getattr(value, "__qualname__", type(value).__name__))]
+            else:
+                values[name] = encode(value)
+        except Exception as exc:
+            values[name] = ["?", f"unrecordable ({type(exc).__name__})"]
     return {"cell": cell, "event": "names", "values": values}
 
 
@@ -241,7 +258,10 @@ def touch() -> None:
     if cell is None or cell in _state["captured"]:
         return
     _state["captured"].add(cell)
-    _write(_names_record(cell))
+    try:
+        _write(_names_record(cell))
+    except Exception:  # recording must never break a student's notebook
+        pass
 
 
 def call(fn, args, kwargs=None):
@@ -267,7 +287,11 @@ def call(fn, args, kwargs=None):
     except Exception as err:
         _write({"cell": cell, "event": "call", "key": key, "error": [type(err).__name__, str(err)[:2000]]})
         raise
-    _write({"cell": cell, "event": "call", "key": key, "result": encode(result)})
+    try:
+        recorded = encode(result)
+    except Exception as exc:  # never break the student's call; the re-check then fails this check
+        recorded = ["?", f"unrecordable ({type(exc).__name__})"]
+    _write({"cell": cell, "event": "call", "key": key, "result": recorded})
     return result
 
 

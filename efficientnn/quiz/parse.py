@@ -9,10 +9,10 @@ the prime factor 823, so it is never a product of small layer sizes).
 
 Example
 -------
->>> parse_shape("26 X 26 X 5")
-(26, 26, 5)
->>> parse_number("60.8K").value
-60800.0
+>>> parse_shape("18 X 18 X 6")
+(18, 18, 6)
+>>> parse_number("69.9K").value
+69900.0
 """
 from __future__ import annotations
 
@@ -47,12 +47,12 @@ class ParsedNumber:
 
     Attributes
     ----------
-    value : float, the number the answer means (``"60.8K"`` -> 60800.0)
+    value : float, the number the answer means (``"69.9K"`` -> 69900.0)
     approximate : bool, True when the writer marked it as rounded: a leading ``~``/``≈``, a
-        K/M/G suffix, or scientific notation (``6.08e4``)
+        K/M/G suffix, or scientific notation (``7.00e4``)
     text : str, the answer as given
-    resolution : float or None, the place value of the last written digit (``"60.8K"`` -> 100.0,
-        ``"61K"`` -> 1000.0, ``"6.08e4"`` -> 100.0); None for Python and numpy numbers
+    resolution : float or None, the place value of the last written digit (``"69.9K"`` -> 100.0,
+        ``"61K"`` -> 1000.0, ``"7.00e4"`` -> 100.0); None for Python and numpy numbers
     unit : str or None, a unit written after the number (``"MACs"``, ``"FLOPs"``, ``"FLOPS"``), as written
     """
 
@@ -97,8 +97,8 @@ def parse_shape(answer) -> tuple[int, ...]:
     Parameters
     ----------
     answer : str, tuple, list, numpy array or int
-        ``"26x26x5"``, ``"26 X 26 X 5"``, ``"26×26×5"``, ``"(26, 26, 5)"``, ``"[26, 26, 5]"``,
-        ``(26, 26, 5)``, ``np.array([26, 26, 5])``; a single int or ``"(128,)"`` for a flat shape.
+        ``"18x18x6"``, ``"18 X 18 X 6"``, ``"18×18×6"``, ``"(18, 18, 6)"``, ``"[18, 18, 6]"``,
+        ``(18, 18, 6)``, ``np.array([18, 18, 6])``; a single int or ``"(128,)"`` for a flat shape.
 
     Returns
     -------
@@ -111,8 +111,8 @@ def parse_shape(answer) -> tuple[int, ...]:
 
     Example
     -------
-    >>> parse_shape("(26, 26, 5)")
-    (26, 26, 5)
+    >>> parse_shape("(18, 18, 6)")
+    (18, 18, 6)
     """
     if is_blank(answer):
         raise _no_answer("shape")
@@ -182,9 +182,9 @@ def parse_number(answer) -> ParsedNumber:
     Parameters
     ----------
     answer : str, int, float or numpy number
-        Plain numbers: ``60840``, ``60840.0``, ``np.int64(60840)``, ``"60840"``, ``"60,840"``,
-        ``"60 840"``. Rounded numbers: ``"60.8K"``, ``"~61K"``, ``"61k"``, ``"1.06M"``,
-        ``"0.5 G"``, ``"6.08e4"``, ``"6.08 x 10^4"``. A unit may follow: ``"60.8K FLOPs"``,
+        Plain numbers: ``69984``, ``69984.0``, ``np.int64(69984)``, ``"69984"``, ``"69,984"``,
+        ``"69 984"``. Rounded numbers: ``"69.9K"``, ``"~70K"``, ``"70k"``, ``"1.06M"``,
+        ``"0.5 G"``, ``"7.00e4"``, ``"7.00 x 10^4"``. A unit may follow: ``"69.9K FLOPs"``,
         ``"30 MMACs"``. A percentage, ``"12.5%"``, means 0.125; a fraction ``"1/7.9"`` is divided
         out; a trailing "x" (``"7.9x"``, "times") is allowed. bool is not a number.
 
@@ -200,8 +200,8 @@ def parse_number(answer) -> ParsedNumber:
 
     Example
     -------
-    >>> parse_number("~61K")
-    ParsedNumber(value=61000.0, approximate=True, text='~61K', resolution=1000.0, unit=None)
+    >>> parse_number("~70K")
+    ParsedNumber(value=70000.0, approximate=True, text='~70K', resolution=1000.0, unit=None)
     """
     if is_blank(answer):
         raise _no_answer("number")

@@ -6,17 +6,19 @@ No answer is ever typed here. :func:`expected` computes it from the question's p
 
 Example
 -------
->>> q = Question("output_shape", LayerSpec("conv", (25, 25, 9), kernel_size=7, filters=64))
+>>> q = Question("output_shape", LayerSpec("conv", (12, 12, 3), kernel_size=5, filters=8))
 >>> expected(q)
-(19, 19, 64)
+(8, 8, 8)
 """
 from __future__ import annotations
 
+import inspect
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Callable
 
-from .. import cost, shapes
+from .. import shapes
+from ..layers import LAYER_CLASSES, Layer, WindowLayer
 
 __all__ = [
     "LAYER_KINDS",
@@ -30,29 +32,52 @@ __all__ = [
     "lesson_questions",
     "lesson_choice_questions",
     "base_cnn_questions",
+    "model_question",
     "get_question",
+    "upstream_of",
 ]
 
-LAYER_KINDS = ("conv", "depthwise", "separable", "dense", "maxpool", "avgpool")
+
+def _asked_kinds() -> tuple:
+    """The layer kinds questions can be asked about: every layer class with a fixed input rank."""
+    return tuple(kind for kind, cls in LAYER_CLASSES.items() if cls.input_ndim)
+
+
+#: The layer kinds of :mod:`efficientnn.layers` questions are asked about.
+LAYER_KINDS = _asked_kinds()
 QUESTION_KINDS = ("output_shape", "macs", "flops", "params", "ratio")
-_SPATIAL = ("conv", "depthwise", "separable", "maxpool", "avgpool")
 
 
 def _dims(shape) -> str:
     return "x".join(str(d) for d in shape)
 
 
+#: What each hyper-parameter a layer kind cannot do without means, for the error message.
+_NEEDS = {
+    "kernel_size": "the pool size for pooling",
+    "filters": "the number of output channels",
+    "units": "the number of outputs",
+}
+#: The quiz calls every window "kernel_size"; pooling layers take it as "pool_size" (the Keras name).
+_ARGUMENT = {"pool_size": "kernel_size"}
+
+
 @dataclass(frozen=True)
 class LayerSpec:
     """One layer, described by its hyper-parameters and the shape of its input.
 
+    A thin quiz-facing name for a layer of :mod:`efficientnn.layers` bound to its input shape:
+    the spec makes that layer (:meth:`as_layer`) and asks it for every shape, count and word,
+    so no formula is written twice.
+
     Parameters
     ----------
-    kind : {"conv", "depthwise", "separable", "dense", "maxpool", "avgpool"}
+    kind : {"conv", "depthwise", "separable", "dense", "maxpool", "avgpool"}, any layer kind
+        with a fixed input rank (:data:`LAYER_KINDS`)
     input_shape : (H, W, C) for spatial layers, (in_units,) for dense; no batch dimension
     kernel_size : int or (kh, kw); the pool size for pooling layers
     filters : int, output channels of "conv" and "separable"
-    stride : int or None; None means 1 for convolutions and the pool size for pooling
+    stride : int or None; None means the layer's default: 1 for convolutions, the pool size for pooling
     padding : int, (ph, pw), "valid" or "same"
     depth_multiplier : int, for "depthwise" and "separable"
     units : int, for "dense"
@@ -67,8 +92,8 @@ class LayerSpec:
 
     Example
     -------
-    >>> LayerSpec("conv", (28, 28, 1), kernel_size=3, filters=5).output_shape()
-    (26, 26, 5)
+    >>> LayerSpec("conv", (20, 20, 2), kernel_size=3, filters=6).output_shape()
+    (18, 18, 6)
     """
 
     kind: str
@@ -81,115 +106,88 @@ class LayerSpec:
     units: int | None = None
     use_bias: bool = True
     name: str | None = None
+    _layer: Layer = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        if self.kind not in LAYER_KINDS:
-            raise ValueError(f"LayerSpec kind must be one of {', '.join(LAYER_KINDS)}, got {self.kind!r}.")
-        ndim = 1 if self.kind == "dense" else 3
-        object.__setattr__(self, "input_shape", shapes.as_shape(self.input_shape, ndim=ndim))
-        if self.kind in _SPATIAL:
-            if self.kernel_size is None:
-                raise ValueError(f"a {self.kind} layer needs kernel_size (the pool size for pooling).")
+        if self.kind not in _asked_kinds():
+            raise ValueError(f"LayerSpec kind must be one of {', '.join(_asked_kinds())}, got {self.kind!r}.")
+        cls = LAYER_CLASSES[self.kind]
+        object.__setattr__(self, "input_shape", shapes.as_shape(self.input_shape, ndim=cls.input_ndim))
+        params = inspect.signature(cls).parameters
+        feeds = {arg: _ARGUMENT.get(arg, arg) for arg in params if arg != "name"}  # argument -> spec field
+        missing = [f for arg, f in feeds.items()
+                   if params[arg].default is inspect.Parameter.empty and getattr(self, f) is None]
+        if missing:
+            first = min(missing, key=lambda f: list(_NEEDS).index(f) if f in _NEEDS else len(_NEEDS))
+            raise ValueError(f"a {self.kind} layer needs {first}" + (f" ({_NEEDS[first]})." if first in _NEEDS else "."))
+        if issubclass(cls, WindowLayer):
             object.__setattr__(self, "kernel_size", shapes.as_pair(self.kernel_size, "kernel_size"))
-        if self.kind in ("conv", "separable") and self.filters is None:
-            raise ValueError(f"a {self.kind} layer needs filters (the number of output channels).")
-        if self.kind == "dense" and self.units is None:
-            raise ValueError("a dense layer needs units (the number of outputs).")
-        self.output_shape()  # validates the whole layer with the shapes module's messages
+        args = {arg: getattr(self, f) for arg, f in feeds.items() if getattr(self, f) is not None}
+        layer = cls(**args, name=self.name)
+        layer.bind(self.input_shape)  # validates the whole layer with the shapes module's messages
+        object.__setattr__(self, "_layer", layer)
+
+    def as_layer(self) -> Layer:
+        """The :mod:`efficientnn.layers` layer this spec describes, bound to its input (no weights)."""
+        return self._layer
 
     # ---------------------------------------------------------------- derived values
     @property
     def effective_stride(self) -> int:
         """The stride actually used: 1 for convolutions and the pool size for pooling if None."""
-        if self.stride is not None:
-            return int(self.stride)
-        return self.kernel_size[0] if self.kind in ("maxpool", "avgpool") else 1
+        return int(self.stride) if self.stride is not None else getattr(self._layer, "stride", 1)
 
     @property
     def pads(self) -> tuple[int, int]:
         """Padding in pixels per side, (ph, pw)."""
-        return shapes.resolve_padding(self.padding, self.kernel_size or 1)
+        return getattr(self._layer, "padding", (0, 0))
 
     @property
     def in_channels(self) -> int:
         return self.input_shape[-1]
 
+    @property
+    def is_spatial(self) -> bool:
+        """Whether the layer slides a kh x kw window over an (H, W, C) input (convolutions, pooling)."""
+        return isinstance(self._layer, WindowLayer)
+
     def replace(self, **changes) -> "LayerSpec":
         """A copy with some hyper-parameters changed (used to compute typical wrong answers)."""
-        fields = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        fields.update(changes)
-        return LayerSpec(**fields)
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        values.update(changes)
+        return LayerSpec(**values)
 
     def output_shape(self) -> tuple:
         """Output shape, from :mod:`efficientnn.shapes`."""
-        k, s, p = self.kernel_size, self.effective_stride, self.padding
-        if self.kind in ("conv", "separable"):
-            return shapes.conv_output_shape(self.input_shape, k, self.filters, s, p)
-        if self.kind == "depthwise":
-            return shapes.depthwise_output_shape(self.input_shape, k, s, p, self.depth_multiplier)
-        if self.kind == "dense":
-            return shapes.dense_output_shape(self.input_shape, self.units)
-        return shapes.pool_output_shape(self.input_shape, k, s, p)
+        return self._layer.output_shape
 
     def macs(self) -> int:
         """MACs for one example, from :mod:`efficientnn.cost` (pooling has none)."""
-        k, s, p, m = self.kernel_size, self.effective_stride, self.padding, self.depth_multiplier
-        if self.kind == "conv":
-            return cost.conv2d_macs(self.input_shape, k, self.filters, s, p)
-        if self.kind == "depthwise":
-            return cost.depthwise_macs(self.input_shape, k, s, p, m)
-        if self.kind == "separable":
-            return cost.separable_macs(self.input_shape, k, self.filters, s, p, m)
-        if self.kind == "dense":
-            return cost.dense_macs(self.input_shape[0], self.units)
-        return 0
+        return self._layer.macs()
 
     def flops(self) -> int:
         """FLOPs for one example: 2 x MACs, or the pooling count of :func:`efficientnn.cost.pool_flops`."""
-        if self.kind in ("maxpool", "avgpool"):
-            return cost.pool_flops(self.input_shape, self.kernel_size, self.effective_stride, self.padding,
-                                   mode=self.kind[:3])
-        return cost.flops_from_macs(self.macs())
+        return self._layer.flops()
 
     def params(self) -> int:
         """Trainable parameters (weights, plus biases if ``use_bias``)."""
-        k, c, m, b = self.kernel_size, self.in_channels, self.depth_multiplier, self.use_bias
-        if self.kind == "conv":
-            return cost.conv2d_params(k, c, self.filters, b)
-        if self.kind == "depthwise":
-            return cost.depthwise_params(k, c, m, b)
-        if self.kind == "separable":
-            return cost.separable_params(k, c, self.filters, m, b)
-        if self.kind == "dense":
-            return cost.dense_params(c, self.units, b)
-        return 0
+        return self._layer.param_count()
 
     def standard_equivalent(self) -> "LayerSpec":
         """The standard convolution with the same input, kernel, stride, padding and output shape."""
-        if self.kind not in ("depthwise", "separable"):
-            raise ValueError(f"only depthwise and separable layers have a standard equivalent, not {self.kind}.")
-        filters = self.filters if self.kind == "separable" else self.in_channels * self.depth_multiplier
-        return LayerSpec("conv", self.input_shape, self.kernel_size, filters, self.stride, self.padding,
+        standard = self._layer.standard_equivalent()
+        return LayerSpec("conv", self.input_shape, self.kernel_size, standard.filters, self.stride, self.padding,
                          use_bias=self.use_bias, name=self.name)
+
+    def has_standard_equivalent(self) -> bool:
+        """Whether the layer replaces a standard convolution (depthwise and separable ones do)."""
+        return type(self._layer).standard_equivalent is not Layer.standard_equivalent
 
     def mac_ratio(self) -> float:
         """MACs of this separable (or depthwise) layer divided by those of its standard equivalent."""
         return self.macs() / self.standard_equivalent().macs()
 
     # ---------------------------------------------------------------- words
-    def _geometry(self) -> str:
-        s = self.effective_stride
-        ph, pw = self.pads
-        if isinstance(self.padding, str) and self.padding.lower() == "same":
-            pad = '"same" padding'
-        elif (ph, pw) == (0, 0):
-            pad = "no padding"
-        elif ph == pw:
-            pad = f"padding {ph}"
-        else:
-            pad = f"padding {ph} (top/bottom) and {pw} (left/right)"
-        return f"stride {s}, {pad}"
-
     def describe(self) -> str:
         """The layer in words, as a question states it (never any computed result).
 
@@ -198,37 +196,19 @@ class LayerSpec:
         >>> LayerSpec("conv", (25, 25, 9), 7, filters=1).describe()
         'a convolution with 1 filter, a 7x7x9 kernel (HxWxD), stride 1, no padding, applied to a 25x25x9 input (HxWxD)'
         """
-        k = self.kernel_size
-        on = f"applied to a {_dims(self.input_shape)} input (HxWxD)"
-        if self.kind == "conv":
-            n = self.filters
-            kernel = f"{_dims(k)}x{self.in_channels}"
-            return f"a convolution with {n} filter{'s' if n != 1 else ''}, a {kernel} kernel (HxWxD), {self._geometry()}, {on}"
-        if self.kind == "depthwise":
-            mult = f", depth multiplier {self.depth_multiplier}" if self.depth_multiplier != 1 else ""
-            return f"a depthwise convolution with a {_dims(k)} kernel per channel{mult}, {self._geometry()}, {on}"
-        if self.kind == "separable":
-            mult = f" (depth multiplier {self.depth_multiplier})" if self.depth_multiplier != 1 else ""
-            return (f"a separable convolution: a {_dims(k)} depthwise convolution{mult} then a 1x1 pointwise "
-                    f"convolution with {self.filters} filters, {self._geometry()}, {on}")
-        if self.kind == "dense":
-            return f"a dense (fully connected) layer with {self.units} units and {self.input_shape[0]} inputs"
-        what = "max" if self.kind == "maxpool" else "average"
-        return f"{_dims(k)} {what} pooling, {self._geometry()}, {on}"
+        return self._layer.describe()
 
     @classmethod
     def from_layer(cls, layer) -> "LayerSpec":
         """The spec of a built :mod:`efficientnn.layers` layer (e.g. ``model.layer("conv1")``)."""
         kind = layer.kind
-        if kind not in LAYER_KINDS:
-            raise ValueError(f"no questions are asked about {kind} layers; use one of {', '.join(LAYER_KINDS)}.")
+        if kind not in _asked_kinds():
+            raise ValueError(f"no questions are asked about {kind} layers; use one of {', '.join(_asked_kinds())}.")
         if layer.input_shape is None:
             raise ValueError(f"layer {layer.name or kind} is not built: put it in a Sequential model first.")
-        get = lambda attr, default=None: getattr(layer, attr, default)  # noqa: E731
-        kernel = get("pool_size") if kind in ("maxpool", "avgpool") else get("kernel_size")
-        return cls(kind, tuple(layer.input_shape), kernel_size=kernel, filters=get("filters"),
-                   stride=get("stride"), padding=get("padding", 0), depth_multiplier=get("depth_multiplier", 1),
-                   units=get("units"), use_bias=get("use_bias", True), name=get("name"))
+        hyper = {f.name: getattr(layer, f.name) for f in fields(cls)
+                 if f.init and f.name not in ("kind", "input_shape", "name") and hasattr(layer, f.name)}
+        return cls(kind, tuple(layer.input_shape), name=layer.name, **hyper)
 
 
 _ASK = {
@@ -267,13 +247,14 @@ class Question:
     name: str | None = None
     prompt_text: str | None = None
     points: float = 1.0
+    upstream: tuple = field(default=(), repr=False, compare=False)
 
     def __post_init__(self):
         if self.kind not in QUESTION_KINDS:
             raise ValueError(f"Question kind must be one of {', '.join(QUESTION_KINDS)}, got {self.kind!r}.")
         if not isinstance(self.layer, LayerSpec):
             raise ValueError(f"Question layer must be a LayerSpec, got {type(self.layer).__name__}.")
-        if self.kind == "ratio" and self.layer.kind not in ("separable", "depthwise"):
+        if self.kind == "ratio" and not self.layer.has_standard_equivalent():
             raise ValueError("a ratio question needs a separable or depthwise layer.")
         if self.points <= 0:
             raise ValueError(f"points must be positive, got {self.points}.")
@@ -283,7 +264,7 @@ class Question:
         if self.prompt_text:
             return self.prompt_text
         ask = _ASK[self.kind]
-        if self.kind == "output_shape" and self.layer.kind == "dense":
+        if self.kind == "output_shape" and len(self.layer.output_shape()) == 1:
             ask = "What is the output shape? Write it as (N,)."
         return f"Take {self.layer.describe()}. {ask}"
 
@@ -347,8 +328,8 @@ def expected(question):
 
     Example
     -------
-    >>> expected(Question("flops", LayerSpec("conv", (28, 28, 1), 3, filters=5)))
-    60840
+    >>> expected(Question("flops", LayerSpec("conv", (20, 20, 2), 3, filters=6)))
+    69984
     """
     if isinstance(question, ChoiceQuestion):
         return question.choices[question.correct_index()]
@@ -446,22 +427,7 @@ def lesson_choice_questions() -> dict[str, ChoiceQuestion]:
 
 def describe_model(model) -> str:
     """A model's architecture in words (hyper-parameters only, no computed shapes or costs)."""
-    parts = [f"input {_dims(model.input_shape)} (HxWxD)"]
-    for layer in model.layers:
-        if layer.kind == "conv":
-            s, (ph, pw) = layer.stride, layer.padding
-            pad = "no padding" if (ph, pw) == (0, 0) else f"padding {ph}"
-            parts.append(f"{layer.name}: convolution, {layer.filters} filters of {_dims(layer.kernel_size)}, stride {s}, {pad}")
-        elif layer.kind == "separable":
-            parts.append(f"{layer.name}: separable convolution, {_dims(layer.kernel_size)}, {layer.filters} filters")
-        elif layer.kind == "depthwise":
-            parts.append(f"{layer.name}: depthwise convolution, {_dims(layer.kernel_size)}")
-        elif layer.kind == "dense":
-            parts.append(f"{layer.name}: dense, {layer.units} units")
-        elif layer.kind in ("maxpool", "avgpool"):
-            parts.append(f"{layer.name}: {_dims(layer.pool_size)} {layer.kind[:3]} pooling, stride {layer.stride}")
-        else:
-            parts.append(layer.kind if layer.kind != "relu" else "ReLU")
+    parts = [f"input {_dims(model.input_shape)} (HxWxD)"] + [layer.brief() for layer in model.layers]
     return " -> ".join(parts)
 
 
@@ -490,14 +456,53 @@ def base_cnn_questions(model=None) -> dict[str, Question]:
         from ..models import base_cnn
 
         model = base_cnn()
-    arch = describe_model(model)
-    note = " Bias additions are not counted; a rounded answer may use K for thousand."
-    out = {}
-    for layer_name, kind, ask in _BASE_CNN_ASK:
-        spec = LayerSpec.from_layer(model.layer(layer_name))
-        text = f"base_cnn: {arch}. {ask}" + (note if kind == "flops" else "")
-        out[f"{layer_name}_{kind}"] = Question(kind, spec, f"{layer_name}_{kind}", text)
-    return out
+    return {f"{layer_name}_{kind}": model_question(model, layer_name, kind, f"{layer_name}_{kind}", ask, "base_cnn")
+            for layer_name, kind, ask in _BASE_CNN_ASK}
+
+
+#: Said after a question about a layer's FLOPs: what is not counted, and how an answer may be rounded.
+COUNT_NOTE = " Bias additions are not counted; a rounded answer may use K for thousand."
+
+
+def model_question(model, layer_name: str, kind: str, name: str, ask: str, about=None, note=True) -> Question:
+    """A ``kind`` question about ``model``'s layer ``layer_name``, its prompt describing the whole model.
+
+    The prompt is ``"{about}: {describe_model(model)}. {ask}"`` (``about`` defaults to the model's
+    name), then :data:`COUNT_NOTE` for a FLOPs question unless ``note`` is False. It describes the
+    model, not the layer's input, which would give away the answers about earlier layers; the
+    layers before the asked one are the question's ``upstream`` (:func:`upstream_of`).
+
+    Example
+    -------
+    >>> from efficientnn.models import base_cnn
+    >>> q = model_question(base_cnn(), "conv2", "flops", "conv2_flops", "How many FLOPs does conv2 perform?")
+    >>> expected(q), [spec.name for spec in q.upstream], q.prompt_text.endswith("K for thousand.")
+    (259200, ['conv1'], True)
+    """
+    text = f"{about or model.name}: {describe_model(model)}. {ask}" + (COUNT_NOTE if note and kind == "flops" else "")
+    return Question(kind, LayerSpec.from_layer(model.layer(layer_name)), name, text,
+                    upstream=upstream_of(model, layer_name))
+
+
+def upstream_of(model, layer_name: str) -> tuple:
+    """The layers of ``model`` before ``layer_name`` that questions are asked about, as LayerSpecs.
+
+    Flatten and activation layers are left out (a dense layer flattens its input anyway); the
+    checker replays these layers with one slip at a time to recognise a mistake made upstream.
+
+    Example
+    -------
+    >>> from efficientnn.models import base_cnn
+    >>> [spec.name for spec in upstream_of(base_cnn(), "fc2")]
+    ['conv1', 'conv2', 'fc1']
+    """
+    out = []
+    for layer in model.layers:
+        if layer.name == layer_name:
+            return tuple(out)
+        if layer.kind in LAYER_KINDS:
+            out.append(LayerSpec.from_layer(layer))
+    raise ValueError(f"{model.name} has no layer named {layer_name!r}.")
 
 
 def get_question(name: str):

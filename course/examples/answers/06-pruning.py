@@ -1,21 +1,25 @@
 """Example class for 06-pruning (read by course/examples/build.py).
 
-alice: every solution (8 / 8). bob: the released notebook untouched (0).
+alice: every solution (12 / 12). bob: the released notebook untouched (0).
 carol: the typical slips: the largest weights pruned, the density returned for the sparsity, the
-column indices left out of the CSR size, conv2's input depth left as it was before pruning (0 / 8).
+column indices left out of the CSR size, fc1's inputs left as they were before pruning, every
+layer pruned at once in the sensitivity scan, the strongest filters removed (0 / 12).
 dave: partial credit: a magnitude threshold instead of an exact count (right without ties, wrong on
 the edge cases), the sparsity right, rows instead of rows + 1 row pointers, the MACs right as a
-rounded value (5 / 8).
+rounded value, the scan right, the next layer's inputs left uncut (7 / 12).
 erin: right throughout, written differently (np.where and lexsort, np.mean, a CSR size built from
-the arrays themselves, the MACs as a string with commas) (8 / 8).
+the arrays themselves, the MACs as a string with commas, a scan that prunes with its own numpy
+mask, filters kept with np.delete) (12 / 12).
 Right answers are written as formulas, like the solutions: no answer key is typed here.
 """
 
 DESCRIPTIONS = {
     "alice": "the solutions: full marks",
     "bob": "blank: the released notebook, unchanged",
-    "carol": "largest weights pruned, density for sparsity, CSR without indices, conv2's input depth unchanged",
-    "dave": "a threshold that breaks on ties and sparsity 0, one CSR slip, the rest right: partial credit",
+    "carol": ("largest weights pruned, density for sparsity, CSR without indices, conv2's input depth unchanged, "
+              "every layer pruned at once in the scan, the strongest filters removed"),
+    "dave": ("a threshold that breaks on ties and sparsity 0, one CSR slip, the next layer left uncut, the rest "
+             "right: partial credit"),
     "erin": "right throughout, in other accepted forms",
 }
 
@@ -40,9 +44,27 @@ def csr_bytes(w):
     nnz = np.count_nonzero(w)
     return 4 * nnz + 4 * (w.shape[-1] + 1)
 ''',
-        "answer_conv2_macs": '''
-# pruning conv1 does not touch conv2
-answer_conv2_macs = 24 * 24 * 5 * 3 * 3 * 5
+        "answer_fc1_macs": '''
+# pruning conv2 does not touch fc1
+answer_fc1_macs = 24 * 24 * 5 * 128
+''',
+        "sensitivity_scan": '''
+def sensitivity_scan(model, sparsities, x, y):
+    # every layer pruned together: the model's curve, not each layer's
+    scan = {}
+    for layer in pruning.prunable_layers(model):
+        scan[layer.name] = [accuracy(pruning.prune_magnitude(model.copy(), s), x, y) for s in sparsities]
+    return scan
+''',
+        "prune_filters": '''
+def prune_filters(W, b, W_next, n_remove):
+    cout = W.shape[-1]
+    l1 = np.abs(W).reshape(-1, cout).sum(axis=0)
+    keep = np.sort(np.argsort(-l1, kind="stable")[n_remove:])  # the strongest removed
+    if W_next.ndim == 4:
+        return W[..., keep], b[keep], W_next[:, :, keep, :]
+    units = W_next.shape[-1]
+    return W[..., keep], b[keep], W_next.reshape(-1, cout, units)[:, keep, :].reshape(-1, units)
 ''',
     },
     "dave": {
@@ -61,8 +83,25 @@ def csr_bytes(w):
     nnz = int(np.count_nonzero(w))
     return 8 * nnz + 4 * w.shape[-1]
 ''',
-        "answer_conv2_macs": '''
-answer_conv2_macs = f"{(28 - 4) * (28 - 4) * 5 * 3 * 3 * (5 - 2) / 1000:.1f}K"
+        "answer_fc1_macs": '''
+answer_fc1_macs = f"{(28 - 4) * (28 - 4) * (5 - 3) * 128 / 1000:.1f}K"
+''',
+        "sensitivity_scan": '''
+def sensitivity_scan(model, sparsities, x, y):
+    scan = {}
+    for layer in pruning.prunable_layers(model):
+        scan[layer.name] = []
+        for s in sparsities:
+            copy = model.copy()
+            pruning.prune_magnitude(copy, {layer.name: s})
+            scan[layer.name].append(accuracy(copy, x, y))
+    return scan
+''',
+        "prune_filters": '''
+def prune_filters(W, b, W_next, n_remove):
+    l1 = np.abs(W).sum(axis=(0, 1, 2))
+    keep = np.sort(np.argsort(l1, kind="stable")[n_remove:])
+    return W[..., keep], b[keep], W_next.copy()  # the next layer left as it was
 ''',
     },
     "erin": {
@@ -86,9 +125,37 @@ def csr_bytes(w):
     row_pointers = np.zeros(matrix.shape[0] + 1, dtype=np.int32)
     return values.nbytes + columns.nbytes + row_pointers.nbytes
 ''',
-        "answer_conv2_macs": '''
+        "answer_fc1_macs": '''
 side = 28 - 2 * (3 - 1)
-answer_conv2_macs = f"{side * side * 5 * 3 * 3 * (5 - 2):,}"
+answer_fc1_macs = f"{side * side * (5 - 3) * 128:,}"
+''',
+        "sensitivity_scan": '''
+def sensitivity_scan(model, sparsities, x, y):
+    names = [layer.name for layer in model.layers if "W" in layer.params]
+    result = {}
+    for name in names:
+        row = []
+        for s in sparsities:
+            copy = model.copy()
+            w = copy.layer(name).params["W"]
+            k = round(s * w.size)
+            order = np.argsort(np.abs(w).ravel(), kind="stable")
+            w.ravel()[order[:k]] = 0  # the layer's own magnitude mask, by hand
+            row.append(float(np.mean(np.argmax(copy.predict(x), axis=1) == y)))
+        result[name] = row
+    return result
+''',
+        "prune_filters": '''
+def prune_filters(W, b, W_next, n_remove):
+    cout = W.shape[-1]
+    norms = [np.abs(W[..., f]).sum() for f in range(cout)]
+    weakest = sorted(range(cout), key=lambda f: (norms[f], f))[:n_remove]
+    if W_next.ndim == 4:
+        next_kept = np.delete(W_next, weakest, axis=2)
+    else:
+        units = W_next.shape[-1]
+        next_kept = np.delete(W_next.reshape(-1, cout, units), weakest, axis=1).reshape(-1, units)
+    return np.delete(W, weakest, axis=-1), np.delete(b, weakest), next_kept
 ''',
     },
 }

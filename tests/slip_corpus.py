@@ -1,0 +1,272 @@
+"""A labelled corpus of wrong answers, each made by one known slip (read by tests/test_slip_corpus.py).
+
+Every entry is an answer a student could hand in, to one graded cell of one assignment:
+
+- ``assignment`` and ``test``: the source notebook and the ``grade_id`` of its graded test cell,
+  whose code (form check and hidden test) is what judges the answer;
+- ``answer``: the source of the answer cell (a variable or a function), as a student types it;
+- ``slip``: the concept the feedback must name, a key of :data:`CONCEPTS`.
+
+Wrong answers are typed as the slip produces them (a formula shows the slip); no right answer is
+typed here. :data:`CONCEPTS` says, for each slip, which words a message must hold to name it (and,
+for some, which words would name a different slip instead).
+"""
+
+#: slip -> (pattern the message must match, pattern it must not match or None); case-insensitive.
+CONCEPTS = {
+    "batch": (r"one image|one example|single image|batch", None),
+    "layer_skipped": (r"skipp|layer before|output of the layer|previous layer|follow the shapes|each layer's output",
+                      None),
+    "coarse_rounding": (r"coarse|more digits|more significant|too few digits", None),
+    "bias_counted": (r"bias", None),
+    "bias_forgotten": (r"bias", None),
+    "depth_is_filters": (r"number of filters|one output channel|each filter makes", None),
+    "no_shrink": (r"smaller|shrink|cannot be centred|border", r"input depth"),
+    "shrink_by_one": (r"minus one|k - 1|k-1|kernel size minus", r"input depth was subtracted"),
+    "plus_one_missing": (r"\+1|\+ 1|first position", None),
+    "depth_subtracted": (r"input depth|kernel's depth|does not slide", None),
+    "padding_one_side": (r"each side|both sides|2p|two sides", r"\+1 is missing"),
+    "stride_not_floored": (r"floor|round(ed|s)? down|whole window", r"\+1 is missing"),
+    "padding_ignored": (r"padding", None),
+    "stride_ignored": (r"stride", None),
+    "channels_first": (r"order|height x width x depth", None),
+    "macs_for_flops": (r"MACs", None),
+    "flops_for_macs": (r"FLOPs", None),
+    "units_confused": (r"thousand|suffix", None),
+    "input_depth_left_out": (r"input depth|input channel|every input channel|depth", None),
+    "pooling_forgotten": (r"pool", None),
+    "ceil_pooling": (r"floor|round(ed|s)? down|partial|does not fit|do not fit|incomplete|ceil", None),
+    "pool_before_conv": (r"conv1|after the convolution|pool1's input|input of pool1|raw image|the image itself", None),
+    "pool_keeps_depth": (r"channel|depth", None),
+    "ratio_inverted": (r"upside down|invert|below 1", None),
+    "pointwise_left_out": (r"pointwise", None),
+    "depthwise_left_out": (r"depthwise", None),
+    "standard_conv_counted": (r"standard convolution", None),
+    "percent_as_number": (r"%|fraction|percent", None),
+    "depthwise_bias": (r"bias", None),
+    "max_not_mean": (r"max|largest|average|mean", None),
+    "channels_mixed": (r"channel", None),
+    "zeros_over_len": (r"len\(|rows|first axis|first dimension|every entry|all entries|\.size", None),
+    "density_for_sparsity": (r"nonzero|non-zero|kept|density|zeros", None),
+    "largest_pruned": (r"smallest|largest", None),
+    "csr_indices_left_out": (r"column ind|indices|index", None),
+    "csr_row_pointers": (r"rows \+ 1|row pointer", None),
+    "pruned_input_ignored": (r"input|channel", None),
+    "next_layer_pruned": (r"layer before|not from this one|keeps all", None),
+    "flatten_depth_left_out": (r"depth|channel", None),
+}
+
+# --------------------------------------------------------------------------- 02: base_cnn
+# conv1: 28x28x1 -> 3x3, 5 filters; conv2: 3x3, 5 filters; flatten; fc1 128 units; fc2 10 units.
+_02 = "02-base-cnn"
+CORPUS = [
+    dict(assignment=_02, test="test_conv1_shape", slip="no_shrink", answer='answer_conv1_shape = "28x28x5"'),
+    dict(assignment=_02, test="test_conv1_shape", slip="shrink_by_one", answer='answer_conv1_shape = (28 - 1, 28 - 1, 5)'),
+    dict(assignment=_02, test="test_conv1_shape", slip="plus_one_missing", answer='answer_conv1_shape = (28 - 3, 28 - 3, 5)'),
+    dict(assignment=_02, test="test_conv1_shape", slip="depth_is_filters", answer='answer_conv1_shape = (28 - 2, 28 - 2, 1)'),
+    dict(assignment=_02, test="test_conv1_shape", slip="channels_first", answer='answer_conv1_shape = (5, 28 - 2, 28 - 2)'),
+    dict(assignment=_02, test="test_conv2_shape", slip="depth_is_filters", answer='answer_conv2_shape = (28 - 4, 28 - 4, 5 * 5)'),
+    dict(assignment=_02, test="test_conv2_shape", slip="plus_one_missing", answer='answer_conv2_shape = (26 - 3, 26 - 3, 5)'),
+    dict(assignment=_02, test="test_conv2_shape", slip="no_shrink", answer='answer_conv2_shape = (26, 26, 5)'),
+    dict(assignment=_02, test="test_conv2_shape", slip="depth_is_filters", answer='answer_conv2_shape = (28 - 4, 28 - 4, 1)'),
+    dict(assignment=_02, test="test_conv1_flops", slip="macs_for_flops", answer="answer_conv1_flops = 26 * 26 * 5 * 3 * 3"),
+    dict(assignment=_02, test="test_conv1_flops", slip="batch", answer="answer_conv1_flops = 32 * 2 * 26 * 26 * 5 * 3 * 3"),
+    dict(assignment=_02, test="test_conv1_flops", slip="plus_one_missing", answer="answer_conv1_flops = 2 * 25 * 25 * 5 * 3 * 3"),
+    dict(assignment=_02, test="test_conv1_flops", slip="bias_counted",
+         answer="answer_conv1_flops = 2 * 26 * 26 * 5 * 3 * 3 + 26 * 26 * 5"),
+    dict(assignment=_02, test="test_conv1_flops", slip="units_confused", answer='answer_conv1_flops = "60.8M"'),
+    dict(assignment=_02, test="test_conv1_flops", slip="coarse_rounding", answer='answer_conv1_flops = "0.1M"'),
+    dict(assignment=_02, test="test_conv2_flops", slip="input_depth_left_out",
+         answer="answer_conv2_flops = 2 * 24 * 24 * 5 * 3 * 3"),
+    dict(assignment=_02, test="test_conv2_flops", slip="macs_for_flops", answer="answer_conv2_flops = 24 * 24 * 5 * 3 * 3 * 5"),
+    dict(assignment=_02, test="test_conv2_flops", slip="no_shrink", answer="answer_conv2_flops = 2 * 26 * 26 * 5 * 3 * 3 * 5"),
+    dict(assignment=_02, test="test_conv2_flops", slip="batch", answer="answer_conv2_flops = 32 * 2 * 24 * 24 * 5 * 3 * 3 * 5"),
+    dict(assignment=_02, test="test_conv2_flops", slip="bias_counted",
+         answer="answer_conv2_flops = 2 * 24 * 24 * 5 * 3 * 3 * 5 + 24 * 24 * 5"),
+    dict(assignment=_02, test="test_conv2_flops", slip="coarse_rounding", answer='answer_conv2_flops = "0.3M"'),
+    dict(assignment=_02, test="test_fc1_flops", slip="macs_for_flops", answer="answer_fc1_flops = 24 * 24 * 5 * 128"),
+    dict(assignment=_02, test="test_fc1_flops", slip="layer_skipped", answer="answer_fc1_flops = 2 * 26 * 26 * 5 * 128"),
+    dict(assignment=_02, test="test_fc1_flops", slip="bias_counted", answer="answer_fc1_flops = 2 * 24 * 24 * 5 * 128 + 128"),
+    dict(assignment=_02, test="test_fc1_flops", slip="coarse_rounding", answer='answer_fc1_flops = "0.7M"'),
+    dict(assignment=_02, test="test_fc1_flops", slip="input_depth_left_out", answer="answer_fc1_flops = 2 * 24 * 24 * 128"),
+    dict(assignment=_02, test="test_fc1_flops", slip="batch", answer="answer_fc1_flops = 64 * 2 * 24 * 24 * 5 * 128"),
+    dict(assignment=_02, test="test_fc1_flops", slip="units_confused", answer='answer_fc1_flops = "737M"'),
+    dict(assignment=_02, test="test_fc2_flops", slip="macs_for_flops", answer="answer_fc2_flops = 128 * 10"),
+    dict(assignment=_02, test="test_fc2_flops", slip="bias_counted", answer="answer_fc2_flops = 2 * 128 * 10 + 10"),
+    dict(assignment=_02, test="test_fc2_flops", slip="batch", answer="answer_fc2_flops = 64 * 2 * 128 * 10"),
+    dict(assignment=_02, test="test_fc2_flops", slip="coarse_rounding", answer='answer_fc2_flops = "3K"'),
+    dict(assignment=_02, test="test_fc2_flops", slip="layer_skipped", answer="answer_fc2_flops = 2 * 24 * 24 * 5 * 10"),
+]
+
+# --------------------------------------------------------------------------- 01: the lesson and the formulas
+_01 = "01-measuring-cost"
+_SHAPE = '''
+def output_shape(input_shape, kernel_size, filters, stride=1, padding=0):
+    h, w, c = input_shape
+    return ({h}, {w}, {d})
+'''
+
+
+def _shape_fn(h, w, d="filters"):
+    return _SHAPE.format(h=h, w=w, d=d)
+
+
+_MACS = '''
+def conv_macs(input_shape, kernel_size, filters, stride=1, padding=0):
+    h, w, c = input_shape
+    ho = (h + 2 * padding - kernel_size) // stride + 1
+    wo = (w + 2 * padding - kernel_size) // stride + 1
+    return {expr}
+'''
+
+CORPUS += [
+    dict(assignment=_01, test="test_answer_one_filter", slip="depth_subtracted", answer='answer_one_filter = "16x16x1"'),
+    dict(assignment=_01, test="test_answer_one_filter", slip="depth_is_filters", answer="answer_one_filter = (19, 19, 9)"),
+    dict(assignment=_01, test="test_answer_one_filter", slip="plus_one_missing", answer="answer_one_filter = (25 - 7, 25 - 7, 1)"),
+    dict(assignment=_01, test="test_answer_one_filter", slip="no_shrink", answer="answer_one_filter = (25, 25, 1)"),
+    dict(assignment=_01, test="test_answer_64_filters", slip="depth_is_filters", answer='answer_64_filters = "19x19x1"'),
+    dict(assignment=_01, test="test_answer_64_filters", slip="depth_subtracted", answer='answer_64_filters = "16x16x64"'),
+    dict(assignment=_01, test="test_answer_64_filters", slip="depth_is_filters", answer="answer_64_filters = (19, 19, 64 * 9)"),
+    dict(assignment=_01, test="test_output_shape_stride_padding", slip="padding_one_side",
+         answer=_shape_fn("(h + padding - kernel_size) // stride + 1", "(w + padding - kernel_size) // stride + 1")),
+    dict(assignment=_01, test="test_output_shape_stride_padding", slip="stride_not_floored",
+         answer=_shape_fn("round((h + 2 * padding - kernel_size) / stride) + 1",
+                          "round((w + 2 * padding - kernel_size) / stride) + 1")),
+    dict(assignment=_01, test="test_output_shape_stride_padding", slip="stride_not_floored",
+         answer=_shape_fn("-(-(h + 2 * padding - kernel_size) // stride) + 1",
+                          "-(-(w + 2 * padding - kernel_size) // stride) + 1")),
+    dict(assignment=_01, test="test_output_shape_stride_padding", slip="padding_ignored",
+         answer=_shape_fn("(h - kernel_size) // stride + 1", "(w - kernel_size) // stride + 1")),
+    dict(assignment=_01, test="test_output_shape_stride_padding", slip="stride_ignored",
+         answer=_shape_fn("h + 2 * padding - kernel_size + 1", "w + 2 * padding - kernel_size + 1")),
+    dict(assignment=_01, test="test_output_shape_basic", slip="plus_one_missing",
+         answer=_shape_fn("h - kernel_size", "w - kernel_size")),
+    dict(assignment=_01, test="test_output_shape_basic", slip="depth_is_filters",
+         answer=_shape_fn("h - kernel_size + 1", "w - kernel_size + 1", "c")),
+    dict(assignment=_01, test="test_output_shape_basic", slip="depth_subtracted",
+         answer=_shape_fn("h - c + 1", "w - c + 1")),
+    dict(assignment=_01, test="test_conv_macs_basic", slip="input_depth_left_out",
+         answer=_MACS.format(expr="ho * wo * filters * kernel_size * kernel_size")),
+    dict(assignment=_01, test="test_conv_macs_basic", slip="flops_for_macs",
+         answer=_MACS.format(expr="2 * ho * wo * filters * kernel_size * kernel_size * c")),
+    dict(assignment=_01, test="test_conv_macs_basic", slip="bias_counted",
+         answer=_MACS.format(expr="ho * wo * filters * (kernel_size * kernel_size * c + 1)")),
+    dict(assignment=_01, test="test_conv_macs_stride_padding", slip="stride_ignored",
+         answer=_MACS.format(expr="(h + 2 * padding - kernel_size + 1) * (w + 2 * padding - kernel_size + 1)"
+                                  " * filters * kernel_size * kernel_size * c")),
+    dict(assignment=_01, test="test_conv_flops", slip="macs_for_flops",
+         answer=_MACS.format(expr="ho * wo * filters * kernel_size * kernel_size * c").replace("conv_macs", "conv_flops")),
+    dict(assignment=_01, test="test_dense_macs", slip="bias_counted",
+         answer="def dense_macs(in_units, out_units):\n    return in_units * out_units + out_units"),
+    dict(assignment=_01, test="test_dense_macs", slip="flops_for_macs",
+         answer="def dense_macs(in_units, out_units):\n    return 2 * in_units * out_units"),
+]
+
+# --------------------------------------------------------------------------- 03: pooling
+# base_cnn_pooled: conv1 26x26x5 -> pool1 -> conv2 -> pool2 -> flatten -> fc1 (128) -> fc2.
+_03 = "03-pooling"
+_POOL = '''
+def max_pool(x, pool_size, stride=None):
+    stride = pool_size if stride is None else stride
+    n, h, w, c = x.shape
+    ho, wo = {hw}
+    out = np.empty((n, ho, wo, c), dtype=x.dtype)
+    for i in range(ho):
+        for j in range(wo):
+            window = x[:, i * stride : i * stride + pool_size, j * stride : j * stride + pool_size, :]
+            out[:, i, j, :] = {reduce}
+    return out
+'''
+_FLOOR = "(h - pool_size) // stride + 1, (w - pool_size) // stride + 1"
+CORPUS += [
+    dict(assignment=_03, test="test_pool1_shape", slip="pool_before_conv", answer="answer_pool1_shape = (28 // 2, 28 // 2, 1)"),
+    dict(assignment=_03, test="test_pool1_shape", slip="pool_before_conv", answer="answer_pool1_shape = (28 // 2, 28 // 2, 5)"),
+    dict(assignment=_03, test="test_pool1_shape", slip="pooling_forgotten", answer='answer_pool1_shape = "26x26x5"'),
+    dict(assignment=_03, test="test_pool1_shape", slip="pool_keeps_depth", answer="answer_pool1_shape = (13, 13, 1)"),
+    dict(assignment=_03, test="test_pool1_shape", slip="stride_ignored", answer="answer_pool1_shape = (26 - 2 + 1, 26 - 2 + 1, 5)"),
+    dict(assignment=_03, test="test_pooled_conv2_flops", slip="pooling_forgotten",
+         answer="answer_pooled_conv2_flops = 2 * 24 * 24 * 5 * 3 * 3 * 5"),
+    dict(assignment=_03, test="test_pooled_conv2_flops", slip="no_shrink",
+         answer="answer_pooled_conv2_flops = 2 * 13 * 13 * 5 * 3 * 3 * 5"),
+    dict(assignment=_03, test="test_pooled_conv2_flops", slip="macs_for_flops",
+         answer="answer_pooled_conv2_flops = 11 * 11 * 5 * 3 * 3 * 5"),
+    dict(assignment=_03, test="test_pooled_fc1_flops", slip="pool_before_conv",
+         answer="answer_pooled_fc1_flops = 2 * 4 * 4 * 5 * 128"),
+    dict(assignment=_03, test="test_pooled_fc1_flops", slip="ceil_pooling",
+         answer="answer_pooled_fc1_flops = 2 * 6 * 6 * 5 * 128"),
+    dict(assignment=_03, test="test_pooled_fc1_flops", slip="pooling_forgotten",
+         answer="answer_pooled_fc1_flops = 2 * 11 * 11 * 5 * 128"),
+    dict(assignment=_03, test="test_pooled_fc1_flops", slip="layer_skipped",
+         answer="answer_pooled_fc1_flops = 2 * 13 * 13 * 5 * 128"),
+    dict(assignment=_03, test="test_pooled_fc1_flops", slip="macs_for_flops",
+         answer="answer_pooled_fc1_flops = 5 * 5 * 5 * 128"),
+    dict(assignment=_03, test="test_pooled_fc1_flops", slip="coarse_rounding", answer='answer_pooled_fc1_flops = "0.03M"'),
+    dict(assignment=_03, test="test_max_pool_basic", slip="max_not_mean",
+         answer=_POOL.format(hw=_FLOOR, reduce="window.mean(axis=(1, 2))")),
+    dict(assignment=_03, test="test_max_pool_basic", slip="channels_mixed",
+         answer=_POOL.format(hw=_FLOOR, reduce="window.max(axis=(1, 2, 3))[:, None]")),
+    dict(assignment=_03, test="test_max_pool_stride", slip="ceil_pooling",
+         answer=_POOL.format(hw="-(-(h - pool_size) // stride) + 1, -(-(w - pool_size) // stride) + 1",
+                             reduce="window.max(axis=(1, 2))")),
+]
+
+# --------------------------------------------------------------------------- 04: separable convolutions
+_04 = "04-separable-convolutions"
+_SEP = '''
+def separable_macs(input_shape, kernel_size, filters):
+    h, w, c = input_shape
+    ho, wo = h - kernel_size + 1, w - kernel_size + 1
+    return {expr}
+'''
+CORPUS += [
+    dict(assignment=_04, test="test_separable_ratio", slip="ratio_inverted", answer="answer_separable_ratio = 1 / (1 / 64 + 1 / 9)"),
+    dict(assignment=_04, test="test_separable_ratio", slip="pointwise_left_out", answer="answer_separable_ratio = 1 / 64"),
+    dict(assignment=_04, test="test_separable_ratio", slip="depthwise_left_out", answer="answer_separable_ratio = 1 / 9"),
+    dict(assignment=_04, test="test_separable_ratio", slip="percent_as_number",
+         answer="answer_separable_ratio = 100 * (1 / 64 + 1 / 9)"),
+    dict(assignment=_04, test="test_sepconv2_params", slip="standard_conv_counted", answer="answer_sepconv2_params = 3 * 3 * 5 * 5 + 5"),
+    dict(assignment=_04, test="test_sepconv2_params", slip="depthwise_bias", answer="answer_sepconv2_params = 3 * 3 * 5 + 5 + 5 * 5 + 5"),
+    dict(assignment=_04, test="test_sepconv2_params", slip="bias_forgotten", answer="answer_sepconv2_params = 3 * 3 * 5 + 5 * 5"),
+    dict(assignment=_04, test="test_sepconv2_params", slip="depthwise_left_out", answer="answer_sepconv2_params = 5 * 5 + 5"),
+    dict(assignment=_04, test="test_separable_macs", slip="standard_conv_counted",
+         answer=_SEP.format(expr="ho * wo * filters * kernel_size * kernel_size * c")),
+    dict(assignment=_04, test="test_separable_macs", slip="pointwise_left_out",
+         answer=_SEP.format(expr="ho * wo * c * kernel_size * kernel_size")),
+    dict(assignment=_04, test="test_separable_macs", slip="depthwise_left_out", answer=_SEP.format(expr="ho * wo * c * filters")),
+    dict(assignment=_04, test="test_depthwise_conv", slip="channels_mixed", answer='''
+def depthwise_conv(x, w):
+    kh, kw, c = w.shape
+    n, h, wd, _ = x.shape
+    ho, wo = h - kh + 1, wd - kw + 1
+    out = np.zeros((n, ho, wo, c), dtype=np.result_type(x, w))
+    for a in range(kh):
+        for b in range(kw):
+            out += (x[:, a : a + ho, b : b + wo, :] * w[a, b]).sum(axis=-1, keepdims=True)
+    return out
+'''),
+]
+
+# --------------------------------------------------------------------------- 06: pruning
+_06 = "06-pruning"
+CORPUS += [
+    dict(assignment=_06, test="test_weight_sparsity", slip="zeros_over_len",
+         answer="def weight_sparsity(w):\n    return np.count_nonzero(w == 0) / len(w)"),
+    dict(assignment=_06, test="test_weight_sparsity", slip="density_for_sparsity",
+         answer="def weight_sparsity(w):\n    return np.count_nonzero(w) / w.size"),
+    dict(assignment=_06, test="test_csr_bytes", slip="csr_indices_left_out",
+         answer="def csr_bytes(w):\n    return 4 * int(np.count_nonzero(w)) + 4 * (w.shape[-1] + 1)"),
+    dict(assignment=_06, test="test_csr_bytes", slip="csr_row_pointers",
+         answer="def csr_bytes(w):\n    return 8 * int(np.count_nonzero(w)) + 4 * w.shape[-1]"),
+    dict(assignment=_06, test="test_magnitude_prune_basic", slip="largest_pruned", answer='''
+def magnitude_prune(w, sparsity):
+    k = round(sparsity * w.size)
+    order = np.argsort(-np.abs(w).ravel(), kind="stable")
+    pruned = w.copy().ravel()
+    pruned[order[:k]] = 0
+    return pruned.reshape(w.shape)
+'''),
+    dict(assignment=_06, test="test_fc1_macs", slip="pruned_input_ignored", answer="answer_fc1_macs = 24 * 24 * 5 * 128"),
+    dict(assignment=_06, test="test_fc1_macs", slip="next_layer_pruned", answer="answer_fc1_macs = 24 * 24 * 5 * (128 - 3)"),
+    dict(assignment=_06, test="test_fc1_macs", slip="flops_for_macs", answer="answer_fc1_macs = 2 * 24 * 24 * 2 * 128"),
+    dict(assignment=_06, test="test_fc1_macs", slip="flatten_depth_left_out", answer="answer_fc1_macs = 24 * 24 * 128"),
+]

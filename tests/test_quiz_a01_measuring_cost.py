@@ -1,0 +1,262 @@
+"""The function checkers of assignment 01 (efficientnn.quiz.a01_measuring_cost)."""
+import re
+
+import numpy as np
+import pytest
+
+from efficientnn import cost, shapes
+from efficientnn.quiz import SLIP_MESSAGES, LayerSpec
+from efficientnn.quiz.questions import expected
+from efficientnn.quiz.a01_measuring_cost import (CONV_CASE_SETS, check_conv_flops, check_conv_macs, check_dense_macs,
+                                                 check_output_shape, conv_cases, dense_cases)
+
+
+# --------------------------------------------------------------------------- reference functions
+def ref_output_shape(input_shape, kernel_size, filters, stride=1, padding=0):
+    return shapes.conv_output_shape(input_shape, kernel_size, filters, stride, padding)
+
+
+def ref_conv_macs(input_shape, kernel_size, filters, stride=1, padding=0):
+    return cost.conv2d_macs(input_shape, kernel_size, filters, stride, padding)
+
+
+def ref_conv_flops(input_shape, kernel_size, filters, stride=1, padding=0):
+    return cost.flops_from_macs(ref_conv_macs(input_shape, kernel_size, filters, stride, padding))
+
+
+def _side(n, k, s, p):
+    return (n + 2 * p - k) // s + 1
+
+
+# --------------------------------------------------------------------------- slipped functions
+def shape_no_plus_one(input_shape, kernel_size, filters, stride=1, padding=0):
+    h, w, _ = input_shape
+    return ((h + 2 * padding - kernel_size) // stride, (w + 2 * padding - kernel_size) // stride, filters)
+
+
+def shape_depth_subtracted(input_shape, kernel_size, filters, stride=1, padding=0):
+    h, w, c = input_shape
+    return (h - c + 1, w - c + 1, filters)
+
+
+def shape_stride_ignored(input_shape, kernel_size, filters, stride=1, padding=0):
+    h, w, _ = input_shape
+    return (_side(h, kernel_size, 1, padding), _side(w, kernel_size, 1, padding), filters)
+
+
+def shape_padding_ignored(input_shape, kernel_size, filters, stride=1, padding=0):
+    h, w, _ = input_shape
+    return (_side(h, kernel_size, stride, 0), _side(w, kernel_size, stride, 0), filters)
+
+
+def shape_depth_from_input(input_shape, kernel_size, filters, stride=1, padding=0):
+    h, w, c = input_shape
+    return (_side(h, kernel_size, stride, padding), _side(w, kernel_size, stride, padding), c)
+
+
+def shape_channels_first(input_shape, kernel_size, filters, stride=1, padding=0):
+    h, w, _ = ref_output_shape(input_shape, kernel_size, filters, stride, padding)
+    return (filters, h, w)
+
+
+def macs_as_flops(*args, **kwargs):
+    return ref_conv_flops(*args, **kwargs)
+
+
+def macs_depth_left_out(input_shape, kernel_size, filters, stride=1, padding=0):
+    h, w, _ = ref_output_shape(input_shape, kernel_size, filters, stride, padding)
+    return h * w * filters * kernel_size * kernel_size
+
+
+def macs_one_filter(input_shape, kernel_size, filters, stride=1, padding=0):
+    h, w, _ = ref_output_shape(input_shape, kernel_size, filters, stride, padding)
+    return h * w * kernel_size * kernel_size * input_shape[2]
+
+
+def macs_padding_ignored(input_shape, kernel_size, filters, stride=1, padding=0):
+    return ref_conv_macs(input_shape, kernel_size, filters, stride, 0)
+
+
+def macs_bias_counted(input_shape, kernel_size, filters, stride=1, padding=0):
+    h, w, f = ref_output_shape(input_shape, kernel_size, filters, stride, padding)
+    return ref_conv_macs(input_shape, kernel_size, filters, stride, padding) + h * w * f
+
+
+def flops_as_macs(*args, **kwargs):
+    return ref_conv_macs(*args, **kwargs)
+
+
+def flops_no_plus_one(input_shape, kernel_size, filters, stride=1, padding=0):
+    h, w, f = shape_no_plus_one(input_shape, kernel_size, filters, stride, padding)
+    return 2 * h * w * f * kernel_size * kernel_size * input_shape[2]
+
+
+SLIPS = [
+    (check_output_shape, shape_no_plus_one, "plus_one_missing"),
+    (check_output_shape, shape_depth_subtracted, "depth_subtracted"),
+    (check_output_shape, shape_stride_ignored, "stride_ignored"),
+    (check_output_shape, shape_padding_ignored, "padding_ignored"),
+    (check_output_shape, shape_depth_from_input, "depth_from_input"),
+    (check_output_shape, shape_channels_first, "channels_first"),
+    (check_conv_macs, macs_as_flops, "flops_for_macs"),
+    (check_conv_macs, macs_depth_left_out, "input_depth_left_out"),
+    (check_conv_macs, macs_one_filter, "filters_left_out"),
+    (check_conv_macs, macs_padding_ignored, "padding_ignored"),
+    (check_conv_macs, macs_bias_counted, "bias_counted"),
+    (check_conv_flops, flops_as_macs, "macs_for_flops"),
+    (check_conv_flops, flops_no_plus_one, "plus_one_missing"),
+    (check_dense_macs, lambda i, o: 2 * i * o, "flops_for_macs"),
+    (check_dense_macs, lambda i, o: i * o + o, "bias_counted"),
+]
+
+CASES_OF = {
+    check_output_shape: lambda: conv_cases("output_shape"),
+    check_conv_macs: lambda: conv_cases("macs"),
+    check_conv_flops: lambda: conv_cases("flops"),
+    check_dense_macs: dense_cases,
+}
+
+
+def _first_mismatch(checker, fn):
+    """The first case on which ``fn`` disagrees with the reference answer, and what fn returned."""
+    for case in CASES_OF[checker]():
+        got = fn(*case.args, **case.kwargs)
+        if tuple(np.atleast_1d(got)) != tuple(np.atleast_1d(expected(case.question))):
+            return case, got
+    raise AssertionError("the slipped function agrees with the reference on every case")
+
+
+def _written(value) -> list[str]:
+    """Ways the expected value could appear in a message."""
+    if isinstance(value, tuple):
+        return [repr(value), "x".join(map(str, value)), str(list(value))]
+    return [rf"(?<![\d,]){value}(?!\d)", rf"(?<![\d,]){value:,}(?!\d)"]
+
+
+# --------------------------------------------------------------------------- right functions pass
+@pytest.mark.parametrize("checker, fn", [
+    (check_output_shape, ref_output_shape),
+    (check_conv_macs, ref_conv_macs),
+    (check_conv_flops, ref_conv_flops),
+    (check_dense_macs, cost.dense_macs),
+])
+def test_reference_functions_pass(checker, fn):
+    assert checker(fn) is None  # None: a hidden-test cell ending with it is all-or-nothing
+
+
+def test_returns_as_numpy_values_or_lists_are_accepted():
+    check_output_shape(lambda *a, **k: np.array(ref_output_shape(*a, **k)))
+    check_output_shape(lambda *a, **k: list(ref_output_shape(*a, **k)))
+    check_conv_macs(lambda *a, **k: np.int64(ref_conv_macs(*a, **k)))
+    check_dense_macs(lambda i, o: float(i * o))  # a whole float, e.g. from a `/` that divides evenly
+
+
+@pytest.mark.parametrize("cases", ["basic", "stride_padding"])
+def test_case_sets_check_only_their_part(cases):
+    # Ignoring stride and padding passes the basic set and fails the other.
+    if cases == "basic":
+        check_output_shape(shape_stride_ignored, cases="basic")
+        check_conv_macs(macs_padding_ignored, cases="basic")
+    else:
+        with pytest.raises(AssertionError):
+            check_output_shape(shape_stride_ignored, cases=cases)
+        with pytest.raises(AssertionError):
+            check_conv_macs(macs_padding_ignored, cases=cases)
+
+
+# --------------------------------------------------------------------------- slips are named
+@pytest.mark.parametrize("checker, fn, slip", SLIPS, ids=[f"{c.__name__}-{s}" for c, _, s in SLIPS])
+def test_slip_is_diagnosed_on_the_first_mismatch(checker, fn, slip):
+    case, got = _first_mismatch(checker, fn)
+    with pytest.raises(AssertionError) as err:
+        checker(fn)
+    message = str(err.value)
+    assert SLIP_MESSAGES[slip] in message
+    assert message.startswith(checker.__name__.removeprefix("check_") + "(")
+    for arg in case.args:  # the message names the call's inputs...
+        assert repr(arg) in message
+    assert f"returned {got!r}" in message or f"returned {tuple(got)!r}" in message
+
+
+@pytest.mark.parametrize("checker, fn, slip", SLIPS, ids=[f"{c.__name__}-{s}" for c, _, s in SLIPS])
+def test_message_never_holds_the_expected_value(checker, fn, slip):
+    case, _ = _first_mismatch(checker, fn)
+    with pytest.raises(AssertionError) as err:
+        checker(fn)
+    # Before " returned " the message shows the call's inputs; after it, the student's value and
+    # the teaching text, where the right answer must not appear.
+    after_call = str(err.value).split(" returned ", 1)[1]
+    right = expected(case.question)
+    for form in _written(right):
+        if isinstance(right, tuple):
+            assert form not in after_call
+        else:
+            assert not re.search(form, after_call), (form, after_call)
+
+
+# --------------------------------------------------------------------------- broken functions
+@pytest.mark.parametrize("fn, words", [
+    (lambda *a, **k: 1 / 0, "raised ZeroDivisionError"),
+    (lambda *a, **k: None, "returned None"),
+    (lambda *a, **k: "26x26x5", "returned a string"),
+    (lambda *a, **k: (1, 2), "return three"),
+    (lambda *a, **k: (1.5, 2, 3), "whole numbers"),
+    (lambda *a, **k: 7, "return a tuple"),
+    (lambda input_shape, kernel_size, filters: ref_output_shape(input_shape, kernel_size, filters),
+     "unexpected keyword argument 'stride'"),
+])
+def test_broken_output_shape_gets_a_clear_message(fn, words):
+    with pytest.raises(AssertionError, match=re.escape(words)):
+        check_output_shape(fn)
+
+
+@pytest.mark.parametrize("fn, words", [
+    (lambda *a, **k: None, "is a `return` missing"),
+    (lambda *a, **k: "123", "return a number"),
+    (lambda *a, **k: True, "return a number"),
+    (lambda *a, **k: 12.5, "not a whole number"),
+    (lambda *a, **k: float("nan"), "whole number"),
+    (lambda *a, **k: [1], "return a number"),
+])
+def test_broken_count_gets_a_clear_message(fn, words):
+    with pytest.raises(AssertionError, match=re.escape(words)):
+        check_conv_macs(fn)
+
+
+def test_stub_gets_told_to_replace_the_raise():
+    def dense_macs(in_units, out_units):
+        raise NotImplementedError()
+
+    with pytest.raises(AssertionError, match=r"replace the `raise NotImplementedError\(\)` line"):
+        check_dense_macs(dense_macs)
+
+
+def test_not_a_function_is_named():
+    with pytest.raises(AssertionError, match="not a function"):
+        check_dense_macs(42)
+
+
+# --------------------------------------------------------------------------- the cases themselves
+@pytest.mark.parametrize("cases", CONV_CASE_SETS)
+def test_conv_cases_are_valid_layers_and_reproducible(cases):
+    first, again = conv_cases("macs", cases), conv_cases("macs", cases)
+    assert [(c.args, c.kwargs) for c in first] == [(c.args, c.kwargs) for c in again]
+    for case in first:
+        shape, k, f = case.args
+        stride, padding = case.kwargs.get("stride", 1), case.kwargs.get("padding", 0)
+        assert case.question.layer == LayerSpec("conv", shape, kernel_size=k, filters=f, stride=stride, padding=padding)
+        assert expected(case.question) == ref_conv_macs(shape, k, f, stride, padding)
+
+
+def test_case_sets_cover_what_they_say():
+    basic, strided = conv_cases("output_shape", "basic"), conv_cases("output_shape", "stride_padding")
+    assert all(not c.kwargs for c in basic)
+    assert any(c.kwargs["stride"] > 1 for c in strided) and any(c.kwargs["padding"] > 0 for c in strided)
+    assert any(c.args[0][0] != c.args[0][1] for c in basic), "a non-square input catches swapped axes"
+    assert any(expected(c.question)[:2] == (1, 1) for c in basic), "a kernel as large as the input"
+    assert len(conv_cases("output_shape", "all")) == len(basic) + len(strided)
+
+
+def test_unknown_case_set_is_refused():
+    with pytest.raises(ValueError, match="cases must be one of"):
+        conv_cases("macs", "everything")

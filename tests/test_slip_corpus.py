@@ -1,0 +1,196 @@
+"""The feedback names the slip it sees: every wrong answer of tests/slip_corpus.py, through the real checker.
+
+Each answer is judged by the code of its graded cell in the source notebook (the form check and
+the hidden test nbgrader runs), after the notebook's first cell (its imports); the message is what
+the student would read: the AssertionError, or the message of the Verdict a ``grade(...)`` line
+returns. A message names the slip when it matches the slip's concept words (``CONCEPTS``).
+
+Whatever the rate, no message may contain the right answer (computed by running the solution
+cell, or, for a function, the solution called on the case the message names), and no wrong answer
+may be accepted. The share that names its slip must reach ``TARGET``.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from slip_corpus import CONCEPTS, CORPUS
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = 0.90
+
+
+def _nbgrader(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _strip_markers(source: str) -> str:
+    return "\n".join(line for line in source.splitlines()
+                     if not re.match(r"\s*### (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$", line))
+
+
+@lru_cache(maxsize=None)
+def _notebook(assignment: str):
+    nb = nbformat.read(ROOT / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    cells = {_nbgrader(c).get("grade_id"): c for c in nb.cells if _nbgrader(c).get("grade_id")}
+    setup = next(c for c in nb.cells if c.cell_type == "code")
+    imports = "\n".join(line for line in setup.source.splitlines() if not line.lstrip().startswith("%"))
+    return imports, cells
+
+
+def _namespace(assignment: str) -> dict:
+    namespace = {"__name__": "__main__"}
+    exec(compile(_notebook(assignment)[0], f"<{assignment} setup>", "exec"), namespace)
+    return namespace
+
+
+def _run_cell(source: str, namespace: dict, label: str):
+    """Run ``source`` like a notebook cell: the value of a last expression is returned."""
+    tree = ast.parse(source)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    exec(compile(tree, label, "exec"), namespace)
+    if last is not None:
+        return eval(compile(ast.Expression(last.value), label, "eval"), namespace)
+    return None
+
+
+def _answer_cell_id(assignment: str, test_id: str, answer: str) -> str:
+    """The grade_id of the answer cell the entry replaces: the name its answer defines."""
+    tree = ast.parse(answer)
+    names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+    names += [t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)]
+    cells = _notebook(assignment)[1]
+    found = [n for n in names if n in cells]
+    assert found, f"{assignment}/{test_id}: the answer defines none of the answer cells ({names})"
+    return found[0]
+
+
+def feedback(entry) -> tuple[str | None, object]:
+    """(message the student reads or None if the answer was accepted, the right value or a function)."""
+    imports, cells = _notebook(entry["assignment"])
+    answer_id = _answer_cell_id(entry["assignment"], entry["test"], entry["answer"])
+    solution = _namespace(entry["assignment"])
+    for cell in cells.values():  # every solution, in order: a solution function may call another
+        meta = _nbgrader(cell)
+        if meta.get("solution") and not meta.get("grade") and cell.cell_type == "code":
+            _run_cell(_strip_markers(cell.source), solution, "<solution>")
+    right = solution[answer_id]
+
+    namespace = _namespace(entry["assignment"])
+    _run_cell(entry["answer"], namespace, "<answer>")
+    try:
+        result = _run_cell(_strip_markers(cells[entry["test"]].source), namespace, "<test>")
+    except Exception as err:  # the grader's message: AssertionError, or a clear format error
+        return str(err), right
+    message = getattr(result, "message", None)
+    correct = getattr(result, "correct", True)
+    return (None if correct else message), right
+
+
+_CALL = re.compile(r"^(\w+\(.*?\))(?: \([^()]*\))? returned ")
+
+
+def right_values(message: str, right) -> list:
+    """The right values the message must not contain: the answer, or the function's right result
+    on the call the message names."""
+    if not callable(right):
+        return [right]
+    match = _CALL.match(message)
+    if not match:
+        return []
+    name = match.group(1).split("(")[0]
+    try:
+        value = eval(match.group(1), {name: right, "array": __import__("numpy").array})
+    except Exception:
+        return []
+    if hasattr(value, "tolist") and getattr(value, "ndim", 0) > 1:
+        return []  # an array result: not something a message would spell out
+    return [tuple(value) if isinstance(value, (list, tuple)) else value]
+
+
+def contains_value(message: str, value) -> str | None:
+    """The part of ``message`` that spells ``value`` (a shape, a count of 10 or more, a ratio)."""
+    match = _CALL.match(message)
+    text = message[match.end():] if match else message  # the call's own arguments may hold anything
+    if isinstance(value, (tuple, list)):
+        dims = [int(v) for v in value]
+        pattern = r"\s*[x×X*,]\s*".join(map(str, dims))
+        found = re.search(rf"(?<![\d.]){pattern}(?![\d]|\.\d)", text)
+        return found.group(0) if found else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if float(value) == int(value):
+        n = int(value)
+        if n < 10:
+            return None
+        forms = {str(n), f"{n:,}", f"{n / 1e3:.1f}K", f"{n / 1e3:.2f}K"} if n > 999 else {str(n)}
+        for form in forms:
+            found = re.search(rf"(?<![\w.,]){re.escape(form)}(?![\d]|[.,]\d)", text)
+            if found:
+                return found.group(0)
+        return None
+    for digits in (3, 4):
+        form = f"{value:.{digits}g}"
+        found = re.search(rf"(?<![\d.]){re.escape(form)}(?!\d)", text)
+        if found:
+            return found.group(0)
+    return None
+
+
+def names_slip(message: str, slip: str) -> bool:
+    must, must_not = CONCEPTS[slip]
+    return bool(re.search(must, message, re.I)) and not (must_not and re.search(must_not, message, re.I))
+
+
+@pytest.fixture(scope="module")
+def judged():
+    return [(entry, *feedback(entry)) for entry in CORPUS]
+
+
+def test_corpus_is_large_and_labelled():
+    assert len(CORPUS) >= 60, f"the corpus has {len(CORPUS)} wrong answers; it needs at least 60"
+    unknown = {e["slip"] for e in CORPUS} - set(CONCEPTS)
+    assert not unknown, f"slips without a concept: {unknown}"
+    for entry in CORPUS:
+        cells = _notebook(entry["assignment"])[1]
+        assert entry["test"] in cells, f"{entry['assignment']} has no graded cell {entry['test']}"
+
+
+def test_contains_value_finds_the_usual_spellings():
+    assert contains_value("It is 24x24x5.", (24, 24, 5)) == "24x24x5"
+    assert contains_value("f((24, 24, 5)) returned (1, 2, 3), which is not right.", (24, 24, 5)) is None
+    assert contains_value("about 737,280 FLOPs", 737280) == "737,280"
+    assert contains_value("about 737.28K", 737280) == "737.28K"
+    assert contains_value("a ratio of 0.127", 1 / 64 + 1 / 9) == "0.127"
+    assert contains_value("the +1 is missing", 1) is None
+
+
+def test_no_wrong_answer_is_accepted(judged):
+    accepted = [f"{e['assignment']}/{e['test']}: {e['answer'].strip()}" for e, message, _ in judged if message is None]
+    assert not accepted, "wrong answers accepted:\n" + "\n".join(accepted)
+
+
+def test_no_message_contains_the_right_answer(judged):
+    leaks = []
+    for entry, message, right in judged:
+        for value in right_values(message or "", right):
+            spelled = contains_value(message or "", value)
+            if spelled:
+                leaks.append(f"{entry['assignment']}/{entry['test']} ({entry['slip']}): {spelled!r} in {message!r}")
+    assert not leaks, "messages that give the answer away:\n" + "\n".join(leaks)
+
+
+def test_messages_name_the_slip(judged):
+    missed = [e for e, message, _ in judged if message is None or not names_slip(message, e["slip"])]
+    rate = 1 - len(missed) / len(judged)
+    report = "\n".join(f"- {e['assignment']}/{e['test']} [{e['slip']}] {e['answer'].strip()[:70]!r}: "
+                       f"{(m or 'ACCEPTED')[:300]}" for e in missed for _, m, _ in
+                       [next(j for j in judged if j[0] is e)])
+    print(f"\n{len(judged) - len(missed)} of {len(judged)} wrong answers ({rate:.0%}) get a message naming "
+          f"their slip; missed:\n{report}")
+    assert rate >= TARGET, f"{rate:.0%} of the corpus names its slip (target {TARGET:.0%}); missed:\n{report}"
