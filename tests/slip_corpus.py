@@ -54,6 +54,9 @@ CONCEPTS = {
     "pruned_input_ignored": (r"input|channel", None),
     "next_layer_pruned": (r"layer before|not from this one|keeps all", None),
     "flatten_depth_left_out": (r"depth|channel", None),
+    "time_from_macs": (r"MACs.*FLOPs|two FLOPs", None),
+    "rate_inverted": (r"upside down|speed.*work|per second", None),
+    "time_units": (r"thousand|million|1000 ms|seconds", None),
 }
 
 # --------------------------------------------------------------------------- 02: base_cnn
@@ -269,4 +272,25 @@ def magnitude_prune(w, sparsity):
     dict(assignment=_06, test="test_fc1_macs", slip="next_layer_pruned", answer="answer_fc1_macs = 24 * 24 * 5 * (128 - 3)"),
     dict(assignment=_06, test="test_fc1_macs", slip="flops_for_macs", answer="answer_fc1_macs = 2 * 24 * 24 * 2 * 128"),
     dict(assignment=_06, test="test_fc1_macs", slip="flatten_depth_left_out", answer="answer_fc1_macs = 24 * 24 * 128"),
+]
+
+# --------------------------------------------------------------------------- 01: Question 3, FLOPs / FLOPS
+# 60 million MACs on a 25 GFLOPS machine, the time in ms.
+CORPUS += [
+    dict(assignment=_01, test="test_answer_inference_time", slip="time_from_macs",
+         answer="answer_inference_time = 60e6 / 25e9 * 1000"),
+    dict(assignment=_01, test="test_answer_inference_time", slip="rate_inverted",
+         answer="answer_inference_time = 25e9 / (2 * 60e6)"),
+    dict(assignment=_01, test="test_answer_inference_time", slip="rate_inverted",
+         answer="answer_inference_time = 25e9 / (2 * 60e6) * 1000"),
+    dict(assignment=_01, test="test_answer_inference_time", slip="time_units",
+         answer="answer_inference_time = 2 * 60e6 / 25e9"),
+    dict(assignment=_01, test="test_answer_inference_time", slip="time_units",
+         answer="answer_inference_time = 2 * 60e6 / 25e9 * 1e6"),
+    dict(assignment=_01, test="test_answer_inference_time", slip="time_units",
+         answer="answer_inference_time = 2 * 60e6 / 25e6 * 1000"),
+    dict(assignment=_01, test="test_answer_inference_time", slip="time_from_macs",
+         answer='answer_inference_time = f"{60e6 / 25e9 * 1e6:g} µs"'),
+    dict(assignment=_01, test="test_answer_inference_time", slip="time_from_macs",
+         answer="answer_inference_time = 60e6 / 25e9"),
 ]

@@ -260,3 +260,91 @@ def test_case_sets_cover_what_they_say():
 def test_unknown_case_set_is_refused():
     with pytest.raises(ValueError, match="cases must be one of"):
         conv_cases("macs", "everything")
+
+
+# --------------------------------------------------------------------------- Question 3: FLOPs / FLOPS
+from pathlib import Path  # noqa: E402
+
+import nbformat  # noqa: E402
+
+from efficientnn.quiz import check, grade  # noqa: E402
+from efficientnn.quiz.a01_measuring_cost import InferenceTimeQuestion, inference_time_question  # noqa: E402
+
+# The question's numbers, written here to compute the expected values independently of efficientnn.
+_MACS, _GFLOPS = 60e6, 25.0
+_RIGHT_MS = 2 * _MACS / (_GFLOPS * 1e9) * 1000  # FLOPs / FLOPS, seconds to ms
+
+
+def test_inference_time_question_has_the_stated_numbers_and_the_formula():
+    q = inference_time_question()
+    assert (q.macs, q.flops_per_second, q.unit) == (_MACS, _GFLOPS * 1e9, "ms")
+    assert q.expected() == pytest.approx(_RIGHT_MS, rel=1e-12)
+    assert InferenceTimeQuestion(1_000, 1e6, "µs").expected() == pytest.approx(2 * 1_000 / 1e6 * 1e6)
+
+
+def test_notebook_states_the_question_the_checker_grades():
+    nb = nbformat.read(Path(__file__).resolve().parents[1] / "source/01-measuring-cost/01-measuring-cost.ipynb",
+                       as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert inference_time_question().prompt() in text
+
+
+@pytest.mark.parametrize("answer", [_RIGHT_MS, f"{_RIGHT_MS:g}", f"{_RIGHT_MS:g} ms", f"{_RIGHT_MS * 1000:g} µs",
+                                    f"{_RIGHT_MS * 1000:g} us", f"{_RIGHT_MS / 1000:g} s", f"~{_RIGHT_MS:.3g}",
+                                    _RIGHT_MS * 1.009])
+def test_right_inference_time_is_accepted(answer):
+    verdict = check(inference_time_question(), answer)
+    assert verdict.correct and verdict.points == 1.0, (answer, verdict.message)
+
+
+_TIME_SLIPS = {
+    "time_from_macs": _MACS / (_GFLOPS * 1e9) * 1000,
+    "rate_inverted": (_GFLOPS * 1e9) / (2 * _MACS),                       # images per second, read as ms
+    "time_units": 2 * _MACS / (_GFLOPS * 1e9),                            # left in seconds
+    "time_units+µs": 2 * _MACS / (_GFLOPS * 1e9) * 1e6,                   # given in µs
+    "time_units+mega": 2 * _MACS / (_GFLOPS * 1e6) * 1000,                # giga read as mega
+    "time_from_macs+time_units": _MACS / (_GFLOPS * 1e9),                 # MACs, and seconds
+}
+
+
+def test_inference_time_slips_are_distinct_from_each_other_and_the_answer():
+    values = {"answer": _RIGHT_MS, **_TIME_SLIPS}
+    close = {(a, b) for a in values for b in values
+             if a < b and abs(values[a] - values[b]) <= 0.05 * max(values[a], values[b])}
+    # only giga read as mega and the answer in µs coincide: both a factor of 1000, with the same advice
+    assert close == {("time_units+mega", "time_units+µs")}
+    candidates = [v for _, v in inference_time_question().slip_candidates()]
+    assert len(candidates) >= 10 and all(abs(v - _RIGHT_MS) > 0.05 * _RIGHT_MS for v in candidates)
+
+
+@pytest.mark.parametrize("label, value", _TIME_SLIPS.items())
+def test_inference_time_slip_is_named_without_the_answer(label, value):
+    verdict = check(inference_time_question(), value)
+    assert not verdict.correct and verdict.points == 0.0
+    assert verdict.slip == label.split("+µs")[0].split("+mega")[0], verdict.message
+    assert f"{_RIGHT_MS:g}" not in verdict.message and f"{_RIGHT_MS:.3g}" not in verdict.message
+    assert all(part in SLIP_MESSAGES for part in verdict.slip.split("+"))
+
+
+def test_inference_time_rounding_follows_the_ratio_rule():
+    q = inference_time_question()
+    assert check(q, _RIGHT_MS * 1.02).slip == "close_time"  # 2 % off: not a rounding
+    assert not check(q, _RIGHT_MS * 1.3).correct and check(q, _RIGHT_MS * 1.3).slip is None
+
+
+@pytest.mark.parametrize("answer, slip", [("4.8 hours", "format"), ("fast", "format"), (None, "no_answer"),
+                                         ("", "no_answer")])
+def test_unreadable_inference_time_gets_a_clear_message(answer, slip):
+    verdict = check(inference_time_question(), answer)
+    assert verdict.slip == slip and not verdict.correct
+    if slip == "format":
+        assert "ms" in verdict.message
+
+
+def test_inference_time_grade_scales_and_reveals_only_on_request():
+    q = inference_time_question()
+    assert grade(q, _RIGHT_MS, points=2).points == 2.0
+    assert check(q, 1.0).expected is None
+    assert check(q, 1.0, reveal=True).expected == pytest.approx(_RIGHT_MS)
+    with pytest.raises(ValueError, match="unit"):
+        InferenceTimeQuestion(1_000, 1e9, "hours")

@@ -8,7 +8,9 @@ The function signatures the notebook's stubs define:
 - ``conv_flops(input_shape, kernel_size, filters, stride=1, padding=0) -> int``
 
 with checkers :func:`check_output_shape`, :func:`check_dense_macs`, :func:`check_conv_macs`,
-:func:`check_conv_flops`. ``kernel_size``, ``stride`` and ``padding`` are ints (a square kernel,
+:func:`check_conv_flops`. Question 3, the inference time FLOPs / FLOPS of a model given its MACs
+and a machine's GFLOP/s, is :func:`inference_time_question`, an :class:`InferenceTimeQuestion`
+graded by :func:`efficientnn.quiz.grade` like the lesson's questions. ``kernel_size``, ``stride`` and ``padding`` are ints (a square kernel,
 the same stride and padding along both axes). The conv checkers take ``cases="basic"`` (stride
 1, no padding: the lesson's formula), ``"stride_padding"`` or ``"all"``. Each runs the function
 on fixed and seeded random cases through :func:`efficientnn.quiz.harness.check_function`, so a
@@ -28,8 +30,14 @@ dense_macs(in_units=784, out_units=10) returned 15680, which is not right
 """
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 import numpy as np
 
+from .. import cost
+from .check import APPROX_MAX_REL_ERROR, SLIP_MESSAGES, Verdict, matches
+from .parse import AnswerFormatError, parse_number
 from .harness import FunctionCase, check_function
 from .questions import LayerSpec, Question
 
@@ -42,6 +50,8 @@ __all__ = [
     "check_dense_macs",
     "check_conv_macs",
     "check_conv_flops",
+    "InferenceTimeQuestion",
+    "inference_time_question",
 ]
 
 #: Seed of the random cases: fixed, so every student is graded on the same calls.
@@ -172,3 +182,117 @@ def check_conv_flops(fn, cases: str = "all") -> None:
     >>> check_conv_flops(lambda *a, **k: flops_from_macs(conv2d_macs(*a, **k)))
     """
     check_function(fn, conv_cases("flops", cases), "conv_flops", _CONV_ARG_NAMES)
+
+
+# --------------------------------------------------------------------------- Question 3: FLOPs / FLOPS
+#: Seconds per unit a time answer may be written in; a bare number is in the question's unit.
+_TIME_UNITS = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "μs": 1e-6, "us": 1e-6, "ns": 1e-9}
+_TIME_ANSWER = re.compile(r"^(?P<number>.*?)\s*(?P<unit>s|ms|µs|μs|us|ns)$")
+
+
+@dataclass(frozen=True)
+class InferenceTimeQuestion:
+    """How long a model of ``macs`` MACs takes on a machine of ``flops_per_second`` FLOPS.
+
+    The answer is the lesson's estimate FLOPs / FLOPS, in ``unit`` (``"ms"`` or ``"µs"``),
+    computed by :func:`efficientnn.cost.latency_ms`. Like a ratio, an answer is always taken as
+    rounded: it may be off by 1 % (or half a unit in its last written digit, never more than 5 %).
+    A string may carry its unit (``"4.8 ms"``, ``"4800 µs"``, ``"0.0048 s"``); it is converted.
+
+    Parameters
+    ----------
+    macs : int, the model's MACs for one image
+    flops_per_second : float, the machine's speed in FLOPs per second
+    unit : {"ms", "µs"}, the unit a bare number is read in
+    name : str or None
+    points : float
+
+    Example
+    -------
+    >>> q = InferenceTimeQuestion(1_000_000, 1e9)
+    >>> round(q.expected(), 6)
+    2.0
+    >>> q.check_answer("1 ms", 1.0).slip
+    'time_from_macs'
+    """
+
+    macs: int
+    flops_per_second: float
+    unit: str = "ms"
+    name: str | None = None
+    points: float = 1.0
+
+    def __post_init__(self):
+        if self.unit not in ("ms", "µs"):
+            raise ValueError(f'unit must be "ms" or "µs", got {self.unit!r}.')
+        cost.latency_ms(cost.flops_from_macs(self.macs), self.flops_per_second)  # validates both numbers
+
+    @property
+    def _per_ms(self) -> float:
+        return 1.0 if self.unit == "ms" else 1000.0
+
+    def expected(self) -> float:
+        """The inference time in ``unit``: FLOPs (2 x MACs) / FLOPS."""
+        return cost.latency_ms(cost.flops_from_macs(self.macs), self.flops_per_second) * self._per_ms
+
+    def prompt(self) -> str:
+        return (f"A model performs {self.macs / 1e6:g} million MACs for one image, on a machine that runs "
+                f"{self.flops_per_second / 1e9:g} GFLOPS. Estimate its inference time for one image as "
+                f"FLOPs / FLOPS, in {self.unit}.")
+
+    def slip_candidates(self) -> list[tuple[str, float]]:
+        """Typical wrong answers in ``unit``, as (slip, value), most likely first; none equals the answer."""
+        exact = self.expected()
+        from_macs = cost.latency_ms(self.macs, self.flops_per_second) * self._per_ms
+        # the speed divided by the work: images per second, read as a time in s, ms or µs
+        inverted = self.flops_per_second / cost.flops_from_macs(self.macs)
+        inverted_macs = self.flops_per_second / self.macs
+        raw = [("time_from_macs", from_macs)]
+        raw += [("rate_inverted", inverted * f) for f in (1.0, 1e3, 1e-3)]
+        raw += [("time_from_macs+rate_inverted", inverted_macs * f) for f in (1.0, 1e3, 1e-3)]
+        factors = (1e3, 1e-3, 1e6, 1e-6)
+        raw += [("time_units", exact * f) for f in factors]
+        raw += [("time_from_macs+time_units", from_macs * f) for f in factors]
+        out = []
+        for slip, value in raw:
+            if abs(value - exact) > APPROX_MAX_REL_ERROR * exact and all(value != v for _, v in out):
+                out.append((slip, value))
+        return out
+
+    def read(self, answer) -> float:
+        """The answer as a time in ``unit``; raises AnswerFormatError for anything else."""
+        if isinstance(answer, str):
+            match = _TIME_ANSWER.match(answer.strip())
+            if match and match["number"].strip():
+                number = parse_number(match["number"].strip())
+                return number.value * _TIME_UNITS[match["unit"]] / _TIME_UNITS[self.unit]
+        return parse_number(answer).value
+
+    def check_answer(self, answer, max_points: float) -> Verdict:
+        """The verdict on ``answer`` (what :func:`efficientnn.quiz.check` returns for this question)."""
+        try:
+            value = self.read(answer)
+        except AnswerFormatError as err:
+            return Verdict(False, 0.0, max_points, f"{err} Give the time in {self.unit}, e.g. 12.5 or \"12.5 "
+                           f"{self.unit}\".", "format")
+        # a converted unit has no written digits in the question's unit: the 1 % rule alone
+        converted = isinstance(answer, str) and _TIME_ANSWER.match(answer.strip())
+        parsed = parse_number(value if converted else answer)
+        exact = self.expected()
+        if matches(parsed, exact, rounded=True):
+            return Verdict(True, max_points, max_points, "Correct.")
+        slip = next((name for name, v in self.slip_candidates() if matches(parsed, v, rounded=True)), None)
+        if slip is None and abs(value - exact) <= APPROX_MAX_REL_ERROR * exact:
+            slip = "close_time"
+        text = (" ".join(SLIP_MESSAGES[part] for part in slip.split("+")) if slip else
+                "Work out the FLOPs first (2 per MAC), then divide them by the FLOPS: that gives seconds.")
+        return Verdict(False, 0.0, max_points, f"Not yet. {text}", slip)
+
+
+def inference_time_question() -> InferenceTimeQuestion:
+    """Question 3 of the notebook: 60 million MACs on a 25 GFLOPS machine, the time in ms.
+
+    The numbers make every slip a different value: MACs for FLOPs halves the time, the inverted
+    formula gives hundreds (images per second), and the unit slips are factors of 1000.
+    """
+    return InferenceTimeQuestion(60_000_000, 25e9, "ms", name="inference_time_60m_macs_25_gflops")

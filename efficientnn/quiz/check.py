@@ -127,6 +127,14 @@ SLIP_MESSAGES = {
     "ratio_inverted": ("Upside down: the question asks for the layer's MACs divided by the standard "
                        "convolution's MACs, which is below 1."),
     "percent_as_number": "Give the ratio as a fraction below 1, or add a % sign.",
+    "time_from_macs": ("Looks like the MACs were divided by the FLOPS. The machine's speed counts FLOPs, and "
+                       "every MAC is two FLOPs (a multiplication and an addition): turn the MACs into FLOPs first."),
+    "rate_inverted": ("Upside down: FLOPS (capital S) is the machine's speed, FLOPs per second, and the model's "
+                      "FLOPs (small s) are the work. Time = work / speed = FLOPs / FLOPS; the speed divided by "
+                      "the work is a number of images per second, not a time."),
+    "time_units": ("Off by a factor of a thousand (or a million): FLOPs / FLOPS is in seconds; 1 s = 1000 ms = "
+                   "1,000,000 µs, and G (giga) is 10^9, M (mega) 10^6. Give the time in the unit asked."),
+    "close_time": "Close, but more than 1% off: keep more digits (three significant digits are enough).",
     "close": ("Close, but not exact. Give the exact count, or, if you rounded, say so with K, M or G or a "
               "leading ~, and round to the nearest rather than cutting digits off."),
     "close_ratio": "Close, but more than 1% off: keep more digits in the ratio.",
@@ -501,7 +509,9 @@ def check(question, answer, reveal: bool = False) -> Verdict:
 
     Parameters
     ----------
-    question : Question or ChoiceQuestion
+    question : Question or ChoiceQuestion, or a question of its own kind with ``points``,
+        ``expected()`` and ``check_answer(answer, max_points) -> Verdict`` (for example
+        :class:`efficientnn.quiz.a01_measuring_cost.InferenceTimeQuestion`)
     answer : the student's answer, in any form :func:`parse_shape` / :func:`parse_number` read
         (a choice's text or index for a ChoiceQuestion)
     reveal : bool, put the right answer in ``Verdict.expected`` (for instructors; never shown)
@@ -518,14 +528,19 @@ def check(question, answer, reveal: bool = False) -> Verdict:
     >>> check(lesson_questions()["kernel_7x7x9_one_filter"], "16x16x1").slip
     'depth_subtracted'
     """
-    if not isinstance(question, (Question, ChoiceQuestion)):
-        raise ValueError(f"question must be a Question or a ChoiceQuestion, got {type(question).__name__}.")
+    own = None if isinstance(question, (Question, ChoiceQuestion)) else getattr(question, "check_answer", None)
+    if not isinstance(question, (Question, ChoiceQuestion)) and not callable(own):
+        raise ValueError(f"question must be a Question, a ChoiceQuestion or have a check_answer method, "
+                         f"got {type(question).__name__}.")
     ledger.touch()  # while grading: the student's answers are recorded for a re-check outside the kernel
     max_points = float(question.points)
     if is_blank(answer):
         form = ("pick one of the choices" if isinstance(question, ChoiceQuestion)
-                else "write a shape as HxWxD" if question.kind == "output_shape" else "write a number")
+                else "write a shape as HxWxD" if getattr(question, "kind", None) == "output_shape" else "write a number")
         return Verdict(False, 0.0, max_points, f"There is no answer yet: {form}.", "no_answer")
+    if own is not None:  # a question of its own kind (a01's InferenceTimeQuestion): its own parse and slips
+        verdict = own(answer, max_points)
+        return replace(verdict, expected=question.expected()) if reveal else verdict
     if isinstance(question, ChoiceQuestion):
         verdict = _check_choice(question, answer, max_points)
     elif question.kind == "output_shape":

@@ -1,20 +1,21 @@
 """Example class for 01-measuring-cost (read by course/examples/build.py).
 
-alice: every solution (8 / 8). bob: the released notebook untouched (0).
+alice: every solution (9 / 9). bob: the released notebook untouched (0).
 carol: the lesson's slips: no +1 in the output size, the depth subtracted in the lesson's
-questions, MACs returned for FLOPs, bias adds counted; conv_macs written out right (2 / 8).
+questions, MACs returned for FLOPs, bias adds counted, MACs divided by the FLOPS in question 3;
+conv_macs written out right (2 / 9).
 dave: partial credit: stride and padding ignored, conv_flops left blank, the right height and
-width with the input's depth in question 2 (4.5 / 8).
+width with the input's depth in question 2, the time of question 3 left in seconds (4.5 / 9).
 erin: right throughout in other accepted forms: numpy values and lists returned, shapes as
-strings (8 / 8).
+strings, the time as a string in µs (9 / 9).
 """
 
 DESCRIPTIONS = {
     "alice": "the solutions: full marks",
     "bob": "blank: the released notebook, unchanged",
     "carol": "the lesson's slips (missing +1, depth subtracted, MACs for FLOPs, bias counted)",
-    "dave": "partial credit (stride and padding ignored, one task left blank, a wrong depth)",
-    "erin": "right throughout, in other accepted forms (numpy values, lists, strings)",
+    "dave": "partial credit (stride and padding ignored, one task left blank, a wrong depth, seconds for ms)",
+    "erin": "right throughout, in other accepted forms (numpy values, lists, strings, µs)",
 }
 
 STUDENTS = {
@@ -47,6 +48,7 @@ def conv_flops(input_shape, kernel_size, filters, stride=1, padding=0):
 ''',
         "answer_one_filter": 'answer_one_filter = "16x16x1"',
         "answer_64_filters": 'answer_64_filters = "16X16X64"',
+        "answer_inference_time": "answer_inference_time = 60e6 / 25e9 * 1000  # MACs divided by the FLOPS",
     },
     "dave": {
         "dense_macs": '''
@@ -65,6 +67,7 @@ def conv_macs(input_shape, kernel_size, filters, stride=1, padding=0):
 ''',
         "answer_one_filter": "answer_one_filter = (25 - 7 + 1, 25 - 7 + 1, 1)",
         "answer_64_filters": "answer_64_filters = (25 - 7 + 1, 25 - 7 + 1, 9)",
+        "answer_inference_time": "answer_inference_time = 2 * 60e6 / 25e9  # seconds, not ms",
     },
     "erin": {
         "__base__": "solution",
@@ -85,5 +88,6 @@ def dense_macs(in_units, out_units):
 ''',
         "answer_one_filter": 'answer_one_filter = f"{25 - 7 + 1} X {25 - 7 + 1} X 1"',
         "answer_64_filters": 'answer_64_filters = "({0}, {0}, 64)".format(25 - 7 + 1)',
+        "answer_inference_time": 'answer_inference_time = f"{2 * 60e6 / 25e9 * 1e6:g} µs"',
     },
 }
