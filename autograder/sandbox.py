@@ -192,11 +192,12 @@ def command(spec: SandboxSpec, kernel_cmd: list[str], cwd: str, env: dict, conne
         if spec.ledger:
             os.chown(spec.ledger, spec.uid, spec.uid)
     options, prefix = _identity(spec)
-    made = set()
+    # The private /tmp comes first, so that kept folders under /tmp (a checkout and its .venv
+    # cloned into /tmp, say) are bound on top of it instead of being hidden by it.
+    made = {"/tmp"}
     args = [shutil.which("bwrap") or "bwrap", *options, "--die-with-parent", "--new-session",
-            "--hostname", "grading", *_file_system(spec, made),
-            "--size", str(spec.tmp_mb * 2**20), "--perms", "1777", "--tmpfs", "/tmp"]
-    made = {m for m in made if not m.startswith("/tmp/")} | {"/tmp"}  # the new /tmp is empty
+            "--hostname", "grading", "--size", str(spec.tmp_mb * 2**20), "--perms", "1777", "--tmpfs", "/tmp",
+            *_file_system(spec, made)]
     for source, dest in ((home, HOME), (folder, cwd), (sockets, str(sockets))):
         args += _dirs(dest, made) + ["--bind", str(source), dest]
     if spec.ledger:

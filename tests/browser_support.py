@@ -13,13 +13,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+
+from services import stop_process, wait_for_http
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "artifacts" / "browser"
@@ -46,6 +46,19 @@ def chromium_path() -> str | None:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     return None
+
+
+@contextmanager
+def chromium_browser():
+    """Playwright's Chromium, headless, on Debian's binary with :data:`CHROMIUM_ARGS`; closed on exit."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def started_in_ci() -> bool:
@@ -189,28 +202,10 @@ def start_lab(root: Path, home: Path, timeout_s: float = 60) -> LabServer:
     with open(log, "wb") as out:
         process = subprocess.Popen(cmd, cwd=root, env=isolated_env(home), stdout=out, stderr=subprocess.STDOUT)
     server = LabServer(process, f"http://127.0.0.1:{port}", token, root, log)
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited with code {process.returncode}:\n{server.log_tail()}")
-        try:
-            with urllib.request.urlopen(server.page_url("/api/status"), timeout=2) as reply:
-                if reply.status == 200:
-                    return server
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        if time.monotonic() > deadline:
-            stop_lab(server)
-            raise RuntimeError(f"jupyter lab did not answer within {timeout_s} s:\n{server.log_tail()}")
-        time.sleep(0.25)
+    wait_for_http(server.page_url("/api/status"), process, "jupyter lab", server.log_tail, timeout_s)
+    return server
 
 
 def stop_lab(server: LabServer, grace_s: float = 10) -> None:
     """Stop the server by its PID: terminate, wait, then kill."""
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(grace_s)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(grace_s)
+    stop_process(server.process, grace_s)

@@ -12,14 +12,12 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import exchange_support as xs
 from browser_support import free_port
+from services import stop_process, wait_for_http
 
 REPO = Path(__file__).resolve().parents[1]
 ROLES = REPO / "course" / "jupyter"
@@ -106,28 +104,10 @@ def start_hub(base: Path, students: list[str], instructors: list[str], exchange:
         process = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(config)], cwd=state, env=env,
                                    stdout=out, stderr=subprocess.STDOUT)
     hub = Hub(process, f"http://127.0.0.1:{port}", password, log)
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"jupyterhub exited with code {process.returncode}:\n{hub.log_tail()}")
-        try:
-            with urllib.request.urlopen(f"{hub.url}/hub/api", timeout=2) as reply:
-                if reply.status == 200:
-                    return hub
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        if time.monotonic() > deadline:
-            stop_hub(hub)
-            raise RuntimeError(f"jupyterhub did not answer within {timeout_s} s:\n{hub.log_tail()}")
-        time.sleep(0.5)
+    wait_for_http(f"{hub.url}/hub/api", process, "jupyterhub", hub.log_tail, timeout_s, poll_s=0.5, grace_s=20)
+    return hub
 
 
 def stop_hub(hub: Hub, grace_s: float = 20) -> None:
     """Stop the hub by its PID (it stops the users' servers and its proxy on the way out)."""
-    if hub.process.poll() is None:
-        hub.process.terminate()
-        try:
-            hub.process.wait(grace_s)
-        except subprocess.TimeoutExpired:
-            hub.process.kill()
-            hub.process.wait(grace_s)
+    stop_process(hub.process, grace_s)

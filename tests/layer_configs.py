@@ -43,3 +43,23 @@ def built(kind, seed):
     for key in layer.params:  # nonzero biases so a missing bias add would show
         layer.params[key] = rng.standard_normal(layer.params[key].shape).astype(np.float32)
     return layer, shape, rng
+
+
+def numerical_gradient(f, array, eps):
+    """Central-difference gradient of the scalar ``f()`` with respect to ``array``, nudged in place.
+
+    ``array`` : any shape, float64 (each entry is moved by ``eps`` and put back); returns a float64
+    array of the same shape.
+    """
+    grad = np.zeros(array.shape, dtype=np.float64)
+    it = np.nditer(array, flags=["multi_index"])
+    for _ in it:
+        idx = it.multi_index
+        keep = array[idx]
+        array[idx] = keep + eps
+        up = f()
+        array[idx] = keep - eps
+        down = f()
+        array[idx] = keep
+        grad[idx] = (up - down) / (2 * eps)
+    return grad

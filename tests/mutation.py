@@ -66,7 +66,7 @@ MODULES = [
     Module("quiz.a04", ("efficientnn/quiz/a04_separable_convolutions.py",),
            ("tests/test_quiz_a04_separable_convolutions.py",)),
     Module("quiz.a05", ("efficientnn/quiz/a05_openvino_timing.py",), ("tests/test_quiz_a05_openvino_timing.py",)),
-    Module("quiz.a06", ("efficientnn/quiz/a06_pruning.py",), ("tests/test_quiz_a06_pruning.py",)),
+    Module("quiz.a06", ("efficientnn/quiz/a06_pruning/*.py",), ("tests/test_quiz_a06_pruning.py",)),
     Module("quiz.a07", ("efficientnn/quiz/a07_quantization.py",), ("tests/test_quiz_a07_quantization.py",)),
     Module("autograder.structure", ("autograder/structure.py",), ("tests/test_structure.py",)),
     Module("autograder.audit", ("autograder/audit.py",), ("tests/test_recheck.py",), data=("source",)),

@@ -50,6 +50,44 @@ def wait_for_port(port: int, proc: subprocess.Popen | None, what: str, timeout_s
     raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} within {timeout_s:.0f} s")
 
 
+
+def wait_for_http(url: str, proc: subprocess.Popen, what: str, log_tail, timeout_s: float = 60,
+                  poll_s: float = 0.25, grace_s: float = 10) -> None:
+    """Wait until ``url`` answers HTTP 200; raise if ``proc`` exits, or stop it and raise after ``timeout_s``.
+
+    ``log_tail()`` returns the end of the server's log, quoted in the error; ``grace_s`` is
+    :func:`stop_process`'s.
+    """
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode}:\n{log_tail()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            stop_process(proc, grace_s)
+            raise RuntimeError(f"{what} did not answer within {timeout_s} s:\n{log_tail()}")
+        time.sleep(poll_s)
+
+
+def stop_process(proc: subprocess.Popen, grace_s: float = 10) -> None:
+    """Stop one process by its PID: terminate, wait ``grace_s`` seconds, then kill."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(grace_s)
+
+
 # ---------------------------------------------------------------- PostgreSQL
 
 def postgres_bindir() -> Path | None:

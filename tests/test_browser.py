@@ -86,14 +86,8 @@ def test_browser_tools_are_installed():
 def chromium():
     """Playwright's Chromium on Debian's binary; skip (fail in CI) when either is missing."""
     _skip_or_fail_without_tools()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=bs.chromium_path(), args=bs.CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with bs.chromium_browser() as browser:
+        yield browser
 
 
 @pytest.fixture(scope="module")

@@ -213,13 +213,8 @@ def grader(env, base, *args):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=bs.chromium_path(), args=bs.CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with bs.chromium_browser() as chromium:
+        yield chromium
 
 
 def _login(browser, server, user):

@@ -4,7 +4,7 @@ import pytest
 
 from efficientnn.layers import (AvgPool2D, Conv2D, Dense, DepthwiseConv2D, Flatten, MaxPool2D, ReLU,
                                 SeparableConv2D, col2im, im2col)
-from layer_configs import KINDS, built
+from layer_configs import KINDS, built, numerical_gradient
 
 SEEDS = range(12)
 
@@ -19,21 +19,6 @@ def test_fast_forward_equals_naive_loops(kind, seed):
     assert fast.shape == naive.shape == (2,) + layer.output_shape
     assert fast.dtype == np.float32
     assert np.max(np.abs(fast - naive)) < 1e-4
-
-
-def _numerical_grad(f, arr, eps=1e-6):
-    grad = np.zeros_like(arr)
-    it = np.nditer(arr, flags=["multi_index"])
-    for _ in it:
-        idx = it.multi_index
-        old = arr[idx]
-        arr[idx] = old + eps
-        up = f()
-        arr[idx] = old - eps
-        down = f()
-        arr[idx] = old
-        grad[idx] = (up - down) / (2 * eps)
-    return grad
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -56,10 +41,10 @@ def test_backward_matches_numerical_gradient(kind, seed):
     layer.forward(x, training=True)
     dx = layer.backward(r)
     assert dx.shape == x.shape
-    np.testing.assert_allclose(dx, _numerical_grad(loss, x), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(dx, numerical_gradient(loss, x, eps=1e-6), rtol=1e-5, atol=1e-7)
     assert set(layer.grads) == set(layer.params)
     for key, arr in layer.params.items():
-        np.testing.assert_allclose(layer.grads[key], _numerical_grad(loss, arr), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(layer.grads[key], numerical_gradient(loss, arr, eps=1e-6), rtol=1e-5, atol=1e-7)
 
 
 def test_flatten_keeps_nhwc_order_and_unflattens():

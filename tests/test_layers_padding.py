@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from efficientnn.layers import DepthwiseConv2D, SeparableConv2D
+from layer_configs import numerical_gradient
 
 # (kernel (kh, kw), stride, padding as given, padding as (ph, pw) pixels on each side)
 CASES = [((3, 5), 1, "same", (1, 2)), ((5, 3), 1, "same", (2, 1)), ((1, 3), 1, "same", (0, 1)),
@@ -73,20 +74,6 @@ def test_separable_pads_height_and_width_by_their_own_amounts(kernel, stride, pa
     np.testing.assert_allclose(np.asarray(layer.forward_naive(x), dtype=np.float64), expected, atol=1e-4)
 
 
-def numerical_gradient(f, array, eps=1e-3):
-    grad = np.zeros(array.shape, dtype=np.float64)
-    flat, out = array.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        keep = flat[i]
-        flat[i] = keep + eps
-        up = f()
-        flat[i] = keep - eps
-        down = f()
-        flat[i] = keep
-        out[i] = (up - down) / (2 * eps)
-    return grad
-
-
 @pytest.mark.parametrize("make", [lambda k, s, p: DepthwiseConv2D(k, stride=s, padding=p, depth_multiplier=2),
                                   lambda k, s, p: SeparableConv2D(3, k, stride=s, padding=p)],
                          ids=["depthwise", "separable"])
@@ -104,6 +91,6 @@ def test_backward_with_unequal_padding_matches_numerical_gradients(make, kernel,
     layer.forward(x, training=True)
     dx = layer.backward(probe)
     assert set(layer.grads) == set(layer.params)
-    np.testing.assert_allclose(dx, numerical_gradient(loss, x), atol=1e-5)
+    np.testing.assert_allclose(dx, numerical_gradient(loss, x, eps=1e-3), atol=1e-5)
     for key, grad in layer.grads.items():
-        np.testing.assert_allclose(grad, numerical_gradient(loss, layer.params[key]), atol=1e-5, err_msg=key)
+        np.testing.assert_allclose(grad, numerical_gradient(loss, layer.params[key], eps=1e-3), atol=1e-5, err_msg=key)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_text import count_patterns, recording_hook
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted(p for p in ROOT.glob("source/*/*.ipynb") if p.stem == p.parent.name)
@@ -41,32 +42,21 @@ WRONG_STUDENT = "carol"  # the example class's student with a typical slip in ev
 _INJECTED = "enn-reveal-"
 
 # Injected first into a source notebook: records each graded question and its right answer.
-_RECORDER = '''
-import json as _enn_json, sys as _enn_sys
-import efficientnn.quiz as _enn_quiz
-_enn_check_module = _enn_sys.modules["efficientnn.quiz.check"]
+_RECORDER = recording_hook('''
+import json as _enn_json
 _enn_real_check = _enn_check_module.check
 _enn_cell = None
 
-def _enn_recording(fn):
-    def wrapper(question, answer, *args, **kwargs):
-        caller = _enn_sys._getframe(1).f_globals
-        if caller.get("__name__") == "__main__" and caller.get("_enn_cell"):
-            value = _enn_real_check(question, answer, reveal=True).expected
-            layer = getattr(question, "layer", None)
-            with open(_ENN_ANSWERS, "a") as out:
-                out.write(_enn_json.dumps({
-                    "name": getattr(question, "name", None), "kind": getattr(question, "kind", None),
-                    "layer": getattr(layer, "name", None), "cell": caller.get("_enn_cell"),
-                    "expected": list(value) if isinstance(value, tuple) else value}, default=str) + "\\n")
-        return fn(question, answer, *args, **kwargs)
-    return wrapper
-
-for _enn_name in ("check", "grade", "assert_correct"):
-    _enn_fn = _enn_recording(getattr(_enn_check_module, _enn_name))
-    setattr(_enn_check_module, _enn_name, _enn_fn)
-    setattr(_enn_quiz, _enn_name, _enn_fn)
-'''
+def _enn_record(question, args, kwargs, caller):
+    answer = args[0] if args else kwargs["answer"]
+    value = _enn_real_check(question, answer, reveal=True).expected
+    layer = getattr(question, "layer", None)
+    with open(_ENN_ANSWERS, "a") as out:
+        out.write(_enn_json.dumps({
+            "name": getattr(question, "name", None), "kind": getattr(question, "kind", None),
+            "layer": getattr(layer, "name", None), "cell": caller.get("_enn_cell"),
+            "expected": list(value) if isinstance(value, tuple) else value}, default=str) + "\\n")
+''')
 
 # Injected first into a release notebook: every string matplotlib draws is output too.
 _DRAW_HOOK = '''
@@ -216,16 +206,7 @@ def runs(tmp_path_factory):
 
 # --------------------------------------------------------------------------- what counts as shown
 def _count_forms(n: int) -> list[str]:
-    texts = {str(n), f"{n:,}", f"{n:_}", f"{n:,}".replace(",", " ")}
-    for digits in (0, 1, 2):
-        texts.add(f"{n / 1e3:.{digits}f}K")
-        if n >= 100_000:
-            texts.add(f"{n / 1e6:.{digits + 1}f}M")
-    out = []
-    for text in texts:
-        body = re.escape(text).replace("K", "[kK]").replace("M", "[mM]").replace(r"\ ", r"[ \u00a0\u2009\u202f]")
-        out.append(rf"(?<![\w.,]){body}(?![\d]|[.,]\d)")
-    return out
+    return [pattern for _, pattern in count_patterns(n)]
 
 
 def revealing_forms(answer: dict) -> list[tuple[str, re.Pattern, str | None]]:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from notebook_text import between, meaningful
+from notebook_text import between, count_patterns, meaningful, recording_hook
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted(p for p in ROOT.glob("source/*/*.ipynb") if p.stem == p.parent.name)
@@ -66,25 +66,12 @@ def _env() -> dict:
 # --------------------------------------------------------------------------- running notebooks
 # Injected before the first cell of a source notebook: records every Question a graded cell
 # hands to efficientnn.quiz (directly from the cell, not from inside a function checker).
-_RECORDER = '''
-import sys as _enn_sys
-import efficientnn.quiz as _enn_quiz
-_enn_check_module = _enn_sys.modules["efficientnn.quiz.check"]
+_RECORDER = recording_hook('''
 _enn_graded, _enn_cell = [], None
 
-def _enn_recording(fn):
-    def wrapper(question, *args, **kwargs):
-        caller = _enn_sys._getframe(1).f_globals
-        if caller.get("__name__") == "__main__" and caller.get("_enn_cell"):
-            _enn_graded.append(question)
-        return fn(question, *args, **kwargs)
-    return wrapper
-
-for _enn_name in ("check", "grade", "assert_correct"):
-    _enn_fn = _enn_recording(getattr(_enn_check_module, _enn_name))
-    setattr(_enn_check_module, _enn_name, _enn_fn)
-    setattr(_enn_quiz, _enn_name, _enn_fn)
-'''
+def _enn_record(question, args, kwargs, caller):
+    _enn_graded.append(question)
+''')
 
 _DUMP = '''
 import json as _enn_json
@@ -394,16 +381,7 @@ def written_forms(value) -> list[tuple[str, re.Pattern]]:
     n = int(value)
     if abs(n) <= 999:
         return []
-    texts = {str(n), f"{n:,}", f"{n:_}", f"{n:,}".replace(",", " ")}
-    for digits in (0, 1, 2):
-        texts.add(f"{n / 1e3:.{digits}f}K")
-        if n >= 100_000:
-            texts.add(f"{n / 1e6:.{digits + 1}f}M")
-    out = []
-    for text in texts:
-        body = re.escape(text).replace("K", "[kK]").replace("M", "[mM]").replace(r"\ ", r"[ \u00a0\u2009\u202f]")
-        out.append((f"{n} written as {text!r}", re.compile(rf"(?<![\w.,]){body}(?![\d]|[.,]\d)")))
-    return out
+    return [(f"{n} written as {text!r}", re.compile(pattern)) for text, pattern in count_patterns(n)]
 
 
 def _release_texts(nb) -> list[tuple[str, str]]:

@@ -24,6 +24,12 @@ Tolerance
 - An **output shape** must match exactly. With height and width right and the depth wrong or
   missing it earns ``PARTIAL_SHAPE_CREDIT`` (half) of the points.
 
+About 700 lines because it is the one slip model for every question kind (numbers, shapes,
+choices, for every layer kind): about 100 are the slip messages and hints, about 280 compute
+the typical wrong answers (:func:`slip_candidates`, including slips made upstream of the layer
+asked about), and the rest is the tolerance rule and the checking itself. The candidates and the
+messages are kept together so that each slip a checker can report has its text beside it.
+
 Example
 -------
 >>> from efficientnn.quiz import LayerSpec, Question
