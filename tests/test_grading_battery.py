@@ -388,7 +388,8 @@ def _question_sets():
     sets = {"get_question": None}
     for module in (quiz, a03_pooling, a04_separable_convolutions, a06_pruning):
         for name in dir(module):
-            if name.endswith("_questions"):
+            # a06_pruning is a package: its submodule filter_questions is not a set of questions
+            if name.endswith("_questions") and callable(getattr(module, name)):
                 sets[name] = getattr(module, name)
     return sets
 
