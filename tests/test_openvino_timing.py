@@ -211,7 +211,11 @@ def test_every_executed_node_is_in_exactly_one_row(name):
     executed = None
     for _ in range(10):
         req.infer({0: x}, share_inputs=True, share_outputs=True)
-        ran = {p.node_name for p in req.get_profiling_info() if str(p.status).endswith(".EXECUTED")}
+        # Layout Reorders the plugin inserts can differ between two compilations of a pool-only
+        # model (seen: one present on all ten inferences here and on none of layer_times'), so only
+        # the nodes of the model's own layers must have a row; inserted rows are checked below.
+        ran = {p.node_name for p in req.get_profiling_info()
+               if str(p.status).endswith(".EXECUTED") and p.node_type != "Reorder"}
         executed = ran if executed is None else executed & ran
     owners = [r.name for r in rows for node in r.nodes if node in executed]
     assert sorted(set(owners)) == sorted(owners), "a node's time is counted in two rows"
