@@ -52,7 +52,6 @@ SUMMARY = "submissions: "
 #: Seconds the runner gives the generate step.
 GENERATE_TIMEOUT_S = 600
 
-Job = Submission  # the name this module used before GradingJob existed
 
 
 def run_worker(command: str, spec: dict, workdir: Path, timeout_s: float, threads: int | None = None):
@@ -399,7 +398,7 @@ def _timestamp(folder: Path) -> str | None:
         return fh.read(200).decode(errors="replace").strip()
 
 
-def _score_text(course_db, job: Job) -> str:
+def _score_text(course_db, job: Submission) -> str:
     for row in gradebook.rows(course_db, {}):
         if row["assignment"] == job.assignment and row["student_id"] == job.student:
             return f"{float(row['score']):g} / {float(row['max_score']):g}"
