@@ -20,7 +20,7 @@ shared with other work):
    test set, which then judges the choice); :func:`efficientnn.pruning.choose_sparsities` reads
    per-layer sparsities off the curves for a 90% total; uniform = every layer at 90%. Both are
    fine-tuned alike (same epochs, learning rate and seed) and scored on the test set.
-5. **Latency that follows FLOPs**: :func:`efficientnn.models.small_vgg` (56x56 inputs, 147
+5. **Latency that follows FLOPs**: :func:`efficientnn.models.small_vgg` (56x56 inputs, 582
    MFLOPs, convolutions dominate) loses half of every convolution's filters by L1 norm; OpenVINO
    latency (one thread, whole inference and per layer) before/after: latency cut / FLOPs cut.
 

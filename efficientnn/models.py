@@ -194,21 +194,24 @@ def base_cnn_separable(seed=0):
     )
 
 
-def small_vgg(seed=0, side=56, widths=(32, 64)):
+def small_vgg(seed=0, side=56, widths=(64, 128)):
     """A small VGG-style network where convolutions dominate the cost: two blocks of two 3x3
     convolutions (padding 1, so they keep the side) with ReLUs, each block closed by a 2x2 max
     pooling, then flatten -> dense 10.
 
-    56x56x1 -> conv1, conv2 56x56x32 -> pool 28x28x32 -> conv3, conv4 28x28x64 -> pool 14x14x64
-    -> dense 10: about 147 MFLOPs, 99.8% of them in the convolutions, so an inference takes
-    milliseconds and its fixed overheads (tens of microseconds) hardly count.
+    56x56x1 -> conv1, conv2 56x56x64 -> pool 28x28x64 -> conv3, conv4 28x28x128 -> pool 14x14x128
+    -> dense 10: about 582 MFLOPs, 99.9% of them in the convolutions, so an inference takes
+    milliseconds and its fixed overheads (tens of microseconds) hardly count. The widths are wide
+    enough that the half-pruned copy (32 and 64 filters) still fills OpenVINO's blocked kernels:
+    at (32, 64) the pruned convolutions ran less efficiently, and the latency cut fell to 0.80-0.85
+    of the FLOPs cut, against 0.94-0.99 at these widths (``benchmarks/bench_pruning.py``, part 5).
 
     Example
     -------
     >>> from efficientnn.cost import total_flops
     >>> m = small_vgg()
     >>> [l.output_shape for l in m.layers if l.kind == "conv"], total_flops(m)
-    ([(56, 56, 32), (56, 56, 32), (28, 28, 64), (28, 28, 64)], 146676992)
+    ([(56, 56, 64), (56, 56, 64), (28, 28, 128), (28, 28, 128)], 582367744)
     """
     side = positive_int(side, "side")
     a, b = (positive_int(w, "widths") for w in widths)
