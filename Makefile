@@ -52,7 +52,7 @@ lab: setup
 	jupyter lab $(LAB_FLAGS) $(LAB_SETTINGS) $(LAB_DIR)
 
 test: setup
-	python -m pytest tests $(PYTEST_ARGS)
+	python -m pytest tests --durations=30 $(PYTEST_ARGS)
 
 grade: setup
 	python -m autograder grade --example

@@ -285,7 +285,7 @@ def clean_run(source: str, namespace: dict, calls: list, max_points: float) -> t
 
     tree = _parse(source)
     if tree is None:
-        return None, "the test code does not parse"
+        return None, "the test code does not parse", 0
     last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
     out = io.StringIO()
     old = signal.signal(signal.SIGALRM, _raise_timeout)

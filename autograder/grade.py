@@ -7,7 +7,9 @@ Process model
    skipped (not a submission), each with its reason.
 2. One nbgrader process builds a *template* gradebook holding the assignments
    (generate_assignment from source/) and brings the course gradebook's copy
-   of the assignments up to date.
+   of the assignments up to date. What it generated is kept in ``course/.cache/templates/``
+   and reused while source/ is unchanged, so a second run skips nbgrader altogether
+   (:mod:`autograder.templates`).
 3. Each submission becomes a :class:`autograder.job.GradingJob`, run by a runner
    (:mod:`autograder.runner`, or a Dask cluster with ``scheduler``): its own
    ``python -m autograder.worker autograde`` process, in a private temporary
@@ -41,12 +43,14 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
 
-from autograder import gradebook, submissions as intake
+from autograder import gradebook, submissions as intake, templates
 from autograder.job import GradingJob, Limits, Outcome, Result, Submission
 from autograder.runner import run_generate, run_local
 from autograder.settings import IGNORED, PACKAGE, GradingError, assignments_in, notebooks_of
 
 NOTES_FILE = "grading-notes.json"
+#: Where a course keeps what nbgrader generated from source/, for the next run (see autograder.templates).
+CACHE = Path(".cache") / "templates"
 #: Start of the last line of a run's warnings: the count of SUBMISSIONS' entries (see :func:`summary`).
 SUMMARY = "submissions: "
 #: Seconds the runner gives the generate step.
@@ -87,24 +91,45 @@ def sandbox_spec(mode: str, hidden=None, uid: int = 0) -> dict | None:
     return None if spec is None else dict(spec.to_dict(), uid=uid or spec.uid, workdir="", ledger="")
 
 
-def prepare(source: Path, assignments: list[str], course_db, tmp: Path) -> Path:
+def prepare(source: Path, assignments: list[str], course_db, tmp: Path, cache: Path | None = None) -> Path:
     """Build the template gradebook for ``assignments`` and update the course one.
 
     ``course_db`` is the course gradebook: a SQLite path or a database URL.
     Returns the template's path; the released notebooks are left in
-    ``tmp/prepare/release/<a>/``. Raises GradingError when nbgrader rejects a
-    source notebook or the course gradebook.
+    ``tmp/prepare/release/<a>/``. With ``cache`` (a folder), what nbgrader generated
+    is kept there and reused while the sources are unchanged, and the course gradebook
+    is regenerated only when it differs from the template (:mod:`autograder.templates`).
+    Raises GradingError when nbgrader rejects a source notebook or the course gradebook.
     """
     root = tmp / "prepare"
-    for a in assignments:
-        shutil.copytree(source / a, root / "source" / a, ignore=shutil.ignore_patterns(*IGNORED))
     template = tmp / "template.db"
     local = gradebook.is_sqlite_file(course_db)
     if local:
         course_db = gradebook.sqlite_path(course_db)
         course_db.parent.mkdir(parents=True, exist_ok=True)
     fresh = local and not course_db.exists()
-    dbs = [template] if fresh else [template, course_db]
+    entry = cache / templates.key(source, assignments) if cache is not None else None
+    cached = entry is not None and templates.restore(entry, template, root / "release")
+    dbs = [] if cached else [template]
+    if not fresh and not (cached and templates.course_matches(course_db, template, assignments)):
+        dbs.append(course_db)
+    if dbs:
+        _generate(source, assignments, root, dbs, course_db, fresh, tmp)
+    if entry is not None and not cached:
+        templates.store(entry, template, root / "release")
+    if fresh:
+        shutil.copyfile(template, course_db)
+    else:
+        gradebook.copy_duedates(course_db, template)
+    return template
+
+
+def _generate(source: Path, assignments: list[str], root: Path, dbs: list, course_db, fresh: bool,
+              tmp: Path) -> None:
+    """nbgrader generate_assignment into ``dbs``, waiting out a course gradebook another program holds."""
+    for a in assignments:
+        shutil.copytree(source / a, root / "source" / a, ignore=shutil.ignore_patterns(*IGNORED),
+                        dirs_exist_ok=True)
     spec = {"root": str(root), "dbs": [str(db) for db in dbs], "assignments": assignments}
     result = run_generate(spec, tmp / "prepare-job", GENERATE_TIMEOUT_S)
     deadline = time.monotonic() + gradebook.LOCK_WAIT_S
@@ -124,11 +149,6 @@ def prepare(source: Path, assignments: list[str], course_db, tmp: Path) -> Path:
             hint = (f"\nThe source notebook's cells changed since {course_db} was made. "
                     "That gradebook is runtime state: delete it and grade again.")
         raise GradingError(f"nbgrader could not set up the assignments {assignments}:\n{detail}{hint}")
-    if fresh:
-        shutil.copyfile(template, course_db)
-    else:
-        gradebook.copy_duedates(course_db, template)
-    return template
 
 
 def _replace_tree(src: Path, dest: Path) -> None:
@@ -278,6 +298,8 @@ def _grade_locked(found, warnings, course, source, course_db, workers, limits, s
     from tqdm.auto import tqdm
 
     from autograder import sandbox
+    from autograder.variants import read_variant_answers, roster, update_integrity_report
+    from efficientnn.quiz.variants import ASSIGNMENTS as VARIANT_ASSIGNMENTS
 
     tmp = Path(tempfile.mkdtemp(prefix="autograder-"))
     outcomes: list[Outcome] = []
@@ -294,16 +316,21 @@ def _grade_locked(found, warnings, course, source, course_db, workers, limits, s
         used = sorted({j.assignment for j in found.jobs} | {sub.assignment for sub, _ in found.refused})
         started = time.perf_counter()
         with gradebook.setting_up(course_db):  # other machines may be adding the same assignments
-            template = prepare(source, used, course_db, tmp) if used else None
+            template = prepare(source, used, course_db, tmp, course / CACHE) if used else None
         batch = {"generate": time.perf_counter() - started, "merge": 0.0}
         threads = max(1, (os.cpu_count() or 1) // max(1, workers))
         jobs = grading_jobs(found.jobs, source, tmp, template, limits, strict_names, mode)
         by_job = {id(job): sub for job, sub in zip(jobs, found.jobs)}
         bar = tqdm(total=len(jobs) + len(found.refused), desc="grading", unit="submission", disable=not progress)
 
+        variant_answers: dict = {}  # {assignment: {student: {variant question: answer}}}, for the integrity report
+
         def record(outcome: Outcome, workdir: Path | None) -> None:
             sub = outcome.job
             started = time.perf_counter()
+            if sub.assignment in VARIANT_ASSIGNMENTS:
+                variant_answers.setdefault(sub.assignment, {})[sub.student] = (
+                    read_variant_answers(workdir) if workdir is not None else {})
             try:
                 _collect(outcome, workdir, course, source, course_db)
             except Exception as exc:  # e.g. a locked or damaged course gradebook
@@ -320,6 +347,8 @@ def _grade_locked(found, warnings, course, source, course_db, workers, limits, s
         for job, result, seconds in runner(jobs, workers, limits.submission_timeout_s, threads):
             record(Outcome(by_job[id(job)], result.status, result.notes, seconds, result.steps), Path(job.workdir))
         bar.close()
+        if variant_answers:  # beside grades.csv, for the instructor only: never in a student's feedback
+            update_integrity_report(course, variant_answers, {a: roster(course, a) for a in variant_answers})
         _write_timings(course, batch, outcomes)
     finally:
         if cluster is not None:

@@ -190,6 +190,8 @@ def copy_duedates(course_db, template: Path) -> None:
     in the course gradebook; nbgrader's late-penalty step reads it from the
     gradebook a submission is graded in.
     """
+    if not retrying(lambda: _any_duedate(course_db)):
+        return  # the usual case, settled without importing nbgrader (a second, before any job starts)
     from nbgrader.api import MissingEntry
 
     def read():
@@ -206,6 +208,18 @@ def copy_duedates(course_db, template: Path) -> None:
             except MissingEntry:
                 continue
         gb.db.commit()
+
+
+def _any_duedate(db) -> bool:
+    """Whether any assignment in the gradebook has a due date (plain SQL on nbgrader's table)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url(db), future=True)
+    try:
+        with engine.connect() as con:
+            return con.execute(text("SELECT COUNT(*) FROM assignment WHERE duedate IS NOT NULL")).scalar() > 0
+    finally:
+        engine.dispose()
 
 
 def rows(course_db, notes: dict[tuple[str, str], str]) -> list[dict]:

@@ -154,9 +154,10 @@ def _identity(spec: SandboxSpec) -> tuple[list[str], list[str]]:
 
 def _environment(env: dict) -> list[str]:
     from efficientnn.quiz.ledger import NAMES_VARIABLE, PATH_VARIABLE
+    from efficientnn.quiz.variants import GRADER_VARIABLE
 
     args = ["--clearenv"]
-    for name in (*KEPT_ENV, NAMES_VARIABLE):
+    for name in (*KEPT_ENV, NAMES_VARIABLE, GRADER_VARIABLE):
         if name in env:
             args += ["--setenv", name, env[name]]
     # ipykernel exits when its parent pid changes; inside, its parent is bwrap's init, so no

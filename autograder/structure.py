@@ -65,7 +65,7 @@ def restore(submitted, released) -> list[str]:
         gid = grade_id(cell)
         if gid is not None and gid not in rel:
             fake.append(shown(str(gid)))  # the student wrote it: escaped and cut short
-            cell.setdefault("metadata", {}).pop("nbgrader", None)
+            del cell["metadata"]["nbgrader"]  # where the grade_id was read: both exist
             gid = None
         if gid is None:
             candidate = by_cell_id.get(cell.get("id")) or by_source.get((cell.cell_type, _norm(cell.source)))
@@ -80,7 +80,7 @@ def restore(submitted, released) -> list[str]:
             if kind in ("test", "locked"):
                 dropped.append(gid)  # a copy of the grader's own cell: never the student's work
                 continue
-            cell.setdefault("metadata", {}).pop("nbgrader", None)
+            del cell["metadata"]["nbgrader"]  # where the grade_id was read: both exist
             demoted.append(gid)
             cells.append(cell)
             continue

@@ -1,7 +1,14 @@
-"""``python -m autograder variant STUDENT ASSIGNMENT [--json]``: a student's variant questions and answers.
+"""Per-student variants for instructors: the ``variant`` command and the integrity report.
 
-For instructors only: it prints the expected answers, computed now by
-:mod:`efficientnn.quiz.variants` from the student id and the assignment (nothing is stored).
+``python -m autograder variant STUDENT ASSIGNMENT [--json]`` prints a student's variant questions
+and their expected answers, computed now by :mod:`efficientnn.quiz.variants` from the student id
+and the assignment (nothing is stored).
+
+While grading, each worker writes the variant answers its kernel's checkers recorded
+(:func:`write_variant_answers`, from the ledger); the grading parent compares them with every
+classmate's variant and writes ``integrity.csv`` beside ``grades.csv``
+(:func:`update_integrity_report`): the answers that are wrong for the student's own variant and
+right for someone else's. The report is for the instructor; it never reaches a feedback page.
 
 Example
 -------
@@ -15,11 +22,16 @@ import csv
 import json
 from pathlib import Path
 
-__all__ = ["INTEGRITY_COLUMNS", "variant_rows", "format_rows", "integrity_rows", "write_integrity_report",
-           "add_commands"]
+__all__ = ["INTEGRITY_COLUMNS", "INTEGRITY_FILE", "ANSWERS_FILE", "variant_rows", "format_rows", "integrity_rows",
+           "write_integrity_report", "answers_from_ledger", "write_variant_answers", "read_variant_answers",
+           "roster", "update_integrity_report", "add_commands"]
 
 #: Columns of the integrity report (a CSV beside grades.csv, never shown to students).
 INTEGRITY_COLUMNS = ("student", "assignment", "question", "matched_variant_of")
+#: The integrity report's name, in the course folder beside grades.csv.
+INTEGRITY_FILE = "integrity.csv"
+#: What a grading worker leaves in its job folder: the variant answers the kernel's checkers recorded.
+ANSWERS_FILE = "variant-answers.json"
 
 
 def variant_rows(student: str, assignment: str) -> list[dict]:
@@ -98,6 +110,86 @@ def write_integrity_report(path, rows) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+def answers_from_ledger(path, assignment: str) -> dict:
+    """{variant question: the answer handed in} from a kernel's ledger (what its checkers recorded).
+
+    The answer to ``variant_x`` is the recorded value of the notebook variable ``answer_variant_x``
+    (:func:`efficientnn.quiz.variants.answer_variable`); cells whose records disagree are skipped.
+    """
+    from autograder.audit import read_ledger
+    from efficientnn.quiz import ledger
+    from efficientnn.quiz.variants import ASSIGNMENTS, answer_variable, draw
+
+    if assignment not in ASSIGNMENTS:
+        return {}
+    wanted = {answer_variable(name): name for name in draw("instructor", assignment).questions}
+    answers = {}
+    for entry in read_ledger(Path(path)).values():
+        if entry["conflict"] or not entry["names"]:
+            continue
+        for variable, encoded in entry["names"].items():
+            if variable in wanted and wanted[variable] not in answers and encoded[:1] != ["fn"]:
+                try:
+                    answers[wanted[variable]] = ledger.decode(encoded)
+                except Exception:  # an unreadable record: that answer cannot be compared
+                    continue
+    return answers
+
+
+def write_variant_answers(job) -> Path | None:
+    """Write :data:`ANSWERS_FILE` in a grading job's folder from its ledger (None when it has no variants)."""
+    from efficientnn.quiz import ledger
+
+    answers = answers_from_ledger(job.ledger, job.assignment)
+    if not answers:
+        return None
+    path = Path(job.workdir) / ANSWERS_FILE
+    path.write_text(json.dumps({name: ledger.encode(value) for name, value in answers.items()}))
+    return path
+
+
+def read_variant_answers(workdir) -> dict:
+    """The answers :func:`write_variant_answers` left in ``workdir`` ({} when none or unreadable)."""
+    from efficientnn.quiz import ledger
+
+    path = Path(workdir) / ANSWERS_FILE
+    try:
+        return {str(k): ledger.decode(v) for k, v in json.loads(path.read_text()).items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
+def roster(course, assignment: str) -> list[str]:
+    """The students with a submission of ``assignment`` in ``course/submitted`` (whose variants answers are compared with)."""
+    folder = Path(course) / "submitted"
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if (p / assignment).is_dir() and not (p / assignment).is_symlink())
+
+
+def update_integrity_report(course, answers: dict, rosters: dict) -> Path:
+    """Rewrite ``course/integrity.csv`` with the rows of the students graded now.
+
+    Parameters
+    ----------
+    course : the course folder (the report goes beside its grades.csv)
+    answers : {assignment: {student: {variant question: answer}}}, the students graded in this run
+    rosters : {assignment: iterable of student ids}, the class an answer is compared with
+
+    Rows of students not graded in this run are kept; a regraded student's rows are replaced.
+    """
+    path = Path(course) / INTEGRITY_FILE
+    kept = []
+    if path.is_file():
+        with path.open(newline="") as f:
+            kept = [row for row in csv.DictReader(f)
+                    if row.get("student") not in answers.get(row.get("assignment"), {})]
+    rows = [{k: row.get(k, "") for k in INTEGRITY_COLUMNS} for row in kept]
+    for assignment, by_student in answers.items():
+        rows += integrity_rows(assignment, by_student, rosters.get(assignment, by_student))
+    return write_integrity_report(path, sorted(rows, key=lambda r: tuple(r.values())))
 
 
 def _run(root, args) -> int:

@@ -343,6 +343,8 @@ def autograde(job: GradingJob) -> Result:
     the time went.
     """
     from autograder import audit
+    from autograder.variants import write_variant_answers
+    from efficientnn.quiz.variants import graded_as
 
     steps: dict[str, float] = {}
     with timed(steps, "imports"):  # nothing, when forked from the runner's fork server
@@ -381,7 +383,9 @@ def autograde(job: GradingJob) -> Result:
     app.force = True
     app.create_student = True
     GradingExecute.kernel_start_s = 0.0
-    with timed(steps, "autograde"), recording(job, sorted(set().union(*(p.student for p in plans.values())))):
+    # The grader's id decides every variant, in the kernel and in the clean re-check (efficientnn.quiz.variants).
+    with timed(steps, "autograde"), recording(job, sorted(set().union(*(p.student for p in plans.values())))), \
+            graded_as(student):
         result = _run(app)
     steps["kernel start"] = GradingExecute.kernel_start_s
     steps["autograde"] -= GradingExecute.kernel_start_s
@@ -393,8 +397,9 @@ def autograde(job: GradingJob) -> Result:
             notes.append("nbgrader could not grade it (see the log): scored 0")
         return Result("failed", notes, log, steps)
 
-    with timed(steps, "clean re-check"):
+    with timed(steps, "clean re-check"), graded_as(student):
         notes += recheck(job, course, db, plans)
+        write_variant_answers(job)
     with timed(steps, "feedback"):
         cfg = load_config(**overrides)
         cfg.HTMLExporter.template_name = "feedback"
@@ -419,6 +424,14 @@ def run_autograde(job: GradingJob) -> Result:
         return Result("failed", [f"the grader failed on it ({type(exc).__name__}): scored 0"], traceback.format_exc())
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and its waited-for children: the kernel, bwrap."""
+    import resource
+
+    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 2 or argv[0] not in ("generate", "autograde"):
@@ -428,7 +441,9 @@ def main(argv: list[str] | None = None) -> int:
     use_local_path()
     if command == "autograde":
         job = GradingJob.read(Path(spec_path))
-        run_autograde(job).write(job.result_path)
+        result = run_autograde(job)
+        result.steps["cpu"] = _cpu_seconds()
+        result.write(job.result_path)
     else:
         spec = json.loads(Path(spec_path).read_text())
         Path(spec["result"]).write_text(json.dumps(generate(spec), indent=1))

@@ -313,7 +313,8 @@ def measure_flops_per_second(n=512, repeats=5, min_seconds=0.2) -> float:
     """This machine's float32 matrix-multiply speed in FLOPS (FLOPs per second).
 
     Times products of two n x n float32 matrices with numpy (all cores its BLAS uses), at least
-    ``repeats`` times and for at least ``min_seconds``, and returns ``2 * n**3 / best_time``: the
+    ``repeats`` times and for at least ``min_seconds`` (stopping as soon as both hold), and returns
+    ``2 * n**3 / best_time``: the
     best run, since the question is what the machine can do, not what it did while busy. The time
     floor matters on a shared machine, where a few runs can all land in someone else's burst.
 

@@ -294,3 +294,78 @@ CORPUS += [
     dict(assignment=_01, test="test_answer_inference_time", slip="time_from_macs",
          answer="answer_inference_time = 60e6 / 25e9"),
 ]
+
+# --------------------------------------------------------------------------- variants (issue 14)
+# The same slips, rebuilt on per-student variants: each template is one of the entries above with
+# the variant's own sizes in place of base_cnn's (s1, s2: the sides after conv1 and conv2). A
+# template's answer is what a student with that variant types; its test is the variant's graded
+# cell, judged for that student (the grader's id). The common sizes turn every template back into
+# the entry above it mirrors (tests/test_slip_corpus.py checks this).
+#: Students whose variants the corpus is rebuilt for.
+VARIANT_IDS = ("corpus-ana", "corpus-ben", "corpus-cy")
+
+_V02 = [  # (variant question, slip, answer expression); mirrors the 02 entries above, in order
+    ("conv1_output_shape", "no_shrink", '"{side}x{side}x{f1}"'),
+    ("conv1_output_shape", "shrink_by_one", "({side} - 1, {side} - 1, {f1})"),
+    ("conv1_output_shape", "plus_one_missing", "({side} - {k1}, {side} - {k1}, {f1})"),
+    ("conv1_output_shape", "depth_is_filters", "({s1}, {s1}, 1)"),
+    ("conv1_output_shape", "channels_first", "({f1}, {s1}, {s1})"),
+    ("conv2_output_shape", "depth_is_filters", "({s2}, {s2}, {f1} * {f2})"),
+    ("conv2_output_shape", "plus_one_missing", "({s1} - {k2}, {s1} - {k2}, {f2})"),
+    ("conv2_output_shape", "no_shrink", "({s1}, {s1}, {f2})"),
+    ("conv2_output_shape", "depth_is_filters", "({s2}, {s2}, 1)"),
+    ("conv1_flops", "macs_for_flops", "{s1} * {s1} * {f1} * {k1} * {k1}"),
+    ("conv1_flops", "batch", "32 * 2 * {s1} * {s1} * {f1} * {k1} * {k1}"),
+    ("conv1_flops", "plus_one_missing", "2 * ({s1} - 1) * ({s1} - 1) * {f1} * {k1} * {k1}"),
+    ("conv1_flops", "bias_counted", "2 * {s1} * {s1} * {f1} * {k1} * {k1} + {s1} * {s1} * {f1}"),
+    ("conv1_flops", "units_confused", 'f"{{2 * {s1} * {s1} * {f1} * {k1} * {k1} / 1000:.1f}}M"'),
+    ("conv2_flops", "input_depth_left_out", "2 * {s2} * {s2} * {f2} * {k2} * {k2}"),
+    ("conv2_flops", "macs_for_flops", "{s2} * {s2} * {f2} * {k2} * {k2} * {f1}"),
+    ("conv2_flops", "no_shrink", "2 * {s1} * {s1} * {f2} * {k2} * {k2} * {f1}"),
+    ("conv2_flops", "batch", "32 * 2 * {s2} * {s2} * {f2} * {k2} * {k2} * {f1}"),
+    ("conv2_flops", "bias_counted", "2 * {s2} * {s2} * {f2} * {k2} * {k2} * {f1} + {s2} * {s2} * {f2}"),
+    ("fc1_flops", "macs_for_flops", "{s2} * {s2} * {f2} * {u1}"),
+    ("fc1_flops", "layer_skipped", "2 * {s1} * {s1} * {f1} * {u1}"),
+    ("fc1_flops", "bias_counted", "2 * {s2} * {s2} * {f2} * {u1} + {u1}"),
+    ("fc1_flops", "input_depth_left_out", "2 * {s2} * {s2} * {u1}"),
+    ("fc1_flops", "batch", "64 * 2 * {s2} * {s2} * {f2} * {u1}"),
+    ("fc1_flops", "units_confused", 'f"{{2 * {s2} * {s2} * {f2} * {u1} / 1000:.0f}}M"'),
+    ("fc2_flops", "macs_for_flops", "{u1} * {u2}"),
+    ("fc2_flops", "bias_counted", "2 * {u1} * {u2} + {u2}"),
+    ("fc2_flops", "batch", "64 * 2 * {u1} * {u2}"),
+    ("fc2_flops", "layer_skipped", "2 * {s2} * {s2} * {f2} * {u2}"),
+]
+_V06 = [  # mirrors the structured-pruning entries of 06: (variant question, slip, answer expression)
+    ("fc1_macs_after_conv2_pruning", "pruned_input_ignored", "{s2} * {s2} * {f2} * {u1}"),
+    ("fc1_macs_after_conv2_pruning", "next_layer_pruned", "{s2} * {s2} * {f2} * ({u1} - 3)"),
+    ("fc1_macs_after_conv2_pruning", "flops_for_macs", "2 * {s2} * {s2} * ({f2} - 3) * {u1}"),
+    ("fc1_macs_after_conv2_pruning", "flatten_depth_left_out", "{s2} * {s2} * {u1}"),
+    ("conv2_macs_after_conv1_pruning", "pruned_input_ignored", "{s2} * {s2} * {f2} * {k2} * {k2} * {f1}"),
+    ("conv2_macs_after_conv1_pruning", "flops_for_macs", "2 * {s2} * {s2} * {f2} * {k2} * {k2} * ({f1} - 2)"),
+]
+VARIANT_TEMPLATES = {"02-base-cnn": _V02, "06-pruning": _V06}
+
+
+def sizes(params: dict) -> dict:
+    """A base_cnn-shaped variant's sizes, with the sides after conv1 (s1) and conv2 (s2)."""
+    s1 = params["side"] - params["k1"] + 1
+    return dict(params, s1=s1, s2=s1 - params["k2"] + 1)
+
+
+def variant_case(assignment: str, question: str, slip: str, expression: str, params: dict, student=None) -> dict:
+    """One corpus entry for the variant question ``question`` (without its prefix), with ``params``' sizes."""
+    name = f"variant_{question}"
+    return dict(assignment=assignment, test=f"test_{name}", slip=slip, student=student,
+                answer=f"answer_{name} = {expression.format(**sizes(params))}")
+
+
+def variant_corpus(student_ids=VARIANT_IDS) -> list:
+    """The variant templates, rebuilt for each student's own variant (drawn from the id)."""
+    from efficientnn.quiz.variants import draw
+
+    return [variant_case(a, q, slip, expression, draw(student, a).params, student)
+            for student in student_ids for a, templates in VARIANT_TEMPLATES.items()
+            for q, slip, expression in templates]
+
+
+CORPUS += variant_corpus()

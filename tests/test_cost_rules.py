@@ -7,6 +7,7 @@ output; FLOPs = 2 x MACs; max pooling k*k - 1 comparisons per output), never fro
 """
 import re
 
+import numpy as np
 import pytest
 
 from efficientnn import cost
@@ -183,3 +184,50 @@ def test_the_rate_is_two_n_cubed_over_the_best_time(monkeypatch):
     readings = iter(0.5 * i for i in range(1000))
     monkeypatch.setattr(cost, "time", types.SimpleNamespace(perf_counter=lambda: next(readings)))
     assert cost.measure_flops_per_second(n=16, repeats=3, min_seconds=0) == 2 * 16**3 / 0.5
+
+
+class _Product(np.ndarray):
+    """An array that writes down every matrix product it is the left side of: (left, right) dtypes."""
+
+    log: list = []
+
+    def __matmul__(self, other):
+        _Product.log.append((self.dtype, other.dtype))
+        return np.matmul(np.asarray(self), np.asarray(other))
+
+
+def _watched_products(monkeypatch, step=0.5):
+    """A clock advancing ``step`` s at each reading, and matrices that log their products."""
+    import types
+    readings = iter(step * i for i in range(1000))
+    monkeypatch.setattr(cost, "time", types.SimpleNamespace(perf_counter=lambda: next(readings)))
+    real = np.random.default_rng
+
+    class Generator:
+        def __init__(self, seed=None):
+            self.gen = real(seed)
+
+        def standard_normal(self, size, dtype=np.float64):
+            return self.gen.standard_normal(size, dtype=dtype).view(_Product)
+
+    monkeypatch.setattr(np.random, "default_rng", Generator)
+    _Product.log = []
+    return _Product.log
+
+
+def test_the_rate_is_measured_on_float32_products_repeats_times(monkeypatch):
+    # "this machine's float32 matrix-multiply speed": one warm-up, then exactly `repeats` timed
+    # float32 x float32 products once the time floor is already met.
+    log = _watched_products(monkeypatch)
+    cost.measure_flops_per_second(n=8, repeats=3, min_seconds=0)
+    assert log == [(np.dtype(np.float32), np.dtype(np.float32))] * (1 + 3)
+
+
+def test_the_time_floor_stops_the_runs_as_soon_as_it_is_reached(monkeypatch):
+    # readings 0.5 s apart: the start, then two per run. After one run 1.5 s have passed.
+    log = _watched_products(monkeypatch)
+    cost.measure_flops_per_second(n=4, repeats=1, min_seconds=1.5)
+    assert len(log) == 1 + 1  # warm-up, one run: 1.5 s is "at least 1.5 s"
+    log = _watched_products(monkeypatch)
+    cost.measure_flops_per_second(n=4, repeats=1, min_seconds=1.6)
+    assert len(log) == 1 + 2  # 1.5 s was not enough: a second run

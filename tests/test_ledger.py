@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
 from decimal import Decimal
 from fractions import Fraction
 
@@ -15,6 +17,13 @@ import pytest
 
 from efficientnn.quiz import ledger
 from efficientnn.quiz.ledger import NotRecorded, Unreadable, call, call_key, cell_key, decode, encode, replaying
+
+
+@pytest.fixture(autouse=True)
+def fresh_state(monkeypatch):
+    """Each test starts with an empty ledger budget and no cell captured yet (the module keeps both)."""
+    monkeypatch.setitem(ledger._state, "written", 0)
+    monkeypatch.setitem(ledger._state, "captured", set())
 
 
 def roundtrip(value):
@@ -190,7 +199,7 @@ def test_calls_with_different_arguments_keep_separate_queues(recorded):
         call(lambda v: v * 100 + len(recorded()), (x,))
     with replaying(recorded()):
         assert [call(None, (x,)) for x in (2, 1, 1, 2)] == [201, 100, 102, 203]
-        with pytest.raises(NotRecorded, match="no record"):
+        with pytest.raises(NotRecorded, match="^the grader has no record of this call in the graded kernel$"):
             call(None, (3,))
 
 
@@ -262,6 +271,7 @@ def test_a_kernel_records_the_students_names_once_per_cell(tmp_path, monkeypatch
                        store_history=True)
         cell = "from efficientnn.quiz import ledger\nledger.touch()\nledger.touch()"
         assert shell.run_cell(cell, store_history=True).success
+        assert ledger._user_namespace() is shell.user_ns  # IPython's user namespace is __main__'s
     finally:
         InteractiveShell.clear_instance()
     records = [json.loads(line) for line in path.read_text().splitlines()]
@@ -270,3 +280,184 @@ def test_a_kernel_records_the_students_names_once_per_cell(tmp_path, monkeypatch
     assert set(values) == {"answer", "conv_macs", "arr"}  # a name the kernel does not have is left out
     assert decode(values["answer"]) == (19, 19, 1) and values["conv_macs"] == ["fn", "conv_macs"]
     assert decode(values["arr"]) == 3 and values["arr"][0] == "g"  # a numpy number is a value, not a function
+
+
+def test_a_replayed_error_with_a_name_but_no_message_has_an_empty_message():
+    """A record holds [name, message]; a missing part defaults to itself, never to the other's default."""
+    records = [{"key": call_key((1,), {}), "error": ["ValueError"]}, {"key": call_key((2,), {}), "error": []},
+               {"key": call_key((3,), {}), "error": ["OverflowError", "too big"]}]
+    with replaying(records):
+        with pytest.raises(Exception) as named:
+            call(None, (1,))
+        assert type(named.value).__name__ == "ValueError" and str(named.value) == ""
+        with pytest.raises(Exception) as nameless:
+            call(None, (2,))
+        assert type(nameless.value).__name__ == "Exception" and str(nameless.value) == ""
+        with pytest.raises(Exception) as both:
+            call(None, (3,))
+        assert type(both.value).__name__ == "OverflowError" and str(both.value) == "too big"
+
+
+# --------------------------------------------------------------------------- limits, exactly at the edge
+
+def nested(container, levels):
+    """``levels`` containers of one kind, each holding the next; the innermost holds the int 1."""
+    value = 1
+    for _ in range(levels):
+        value = container(value)
+    return value
+
+
+def tuple_key(v):
+    return {(v,): 0}  # a dict whose key holds the next level (a dict cannot be a key, so one dict on top)
+
+
+@pytest.mark.parametrize("container", [lambda v: [v], lambda v: (v,), lambda v: frozenset({v}), lambda v: {"k": v}],
+                         ids=["list", "tuple", "frozenset", "dict value"])
+def test_32_levels_of_any_container_are_recorded_and_33_are_not(container):
+    # 32 containers put the innermost value at depth 32 (the outermost is depth 0): still recorded
+    assert "nested too deeply" not in json.dumps(encode(nested(container, 32)))
+    assert '["?", "nested too deeply"]' in json.dumps(encode(nested(container, 33)))
+
+
+def test_a_dict_key_counts_as_a_level():
+    # a dict holding (as its key) a tuple holding 30 more: 32 levels; one tuple more is too deep
+    assert "nested too deeply" not in json.dumps(encode({(nested(lambda v: (v,), 30),): 0}))
+    assert "nested too deeply" in json.dumps(encode({(nested(lambda v: (v,), 31),): 0}))
+    assert roundtrip({(nested(lambda v: (v,), 30),): 0}) == {(nested(lambda v: (v,), 30),): 0}
+
+
+def test_what_is_too_large_says_so():
+    assert encode(2 ** 40000) == ["?", "int too long to record"]
+    assert encode("x" * (16 * 2**20 + 1)) == ["?", "huge str"]
+    tag, what = encode(np.zeros(2**21 + 1))
+    assert tag == "?" and re.fullmatch(r"array of float64 \(16777224 bytes\)", what)
+
+
+def test_a_damaged_record_says_it_is_damaged():
+    assert repr(decode(["i", "twelve"])) == "<unrecorded damaged record>"
+    assert repr(decode(["zz", "a thing"])) == "<unrecorded a thing>"
+
+
+def test_the_call_key_is_the_hash_of_the_compact_tagged_arguments():
+    """Written out by hand: the key must be the same in the kernel and in the grader's interpreter."""
+    import hashlib
+    text = '["t",[["t",[["i","1"],["s","a"]]],["l",[["t",[["s","y"],["f","2.0"]]]]]]]'
+    assert call_key((1, "a"), {"y": 2.0}) == hashlib.sha256(text.encode()).hexdigest()[:32]
+    assert cell_key("x = 1") == hashlib.sha256(b"x = 1").hexdigest()[:16]
+
+
+def test_a_record_exactly_at_the_size_limit_is_kept(recorded, monkeypatch):
+    for x in range(5):
+        call(student, (x,))
+    sizes = [len(json.dumps(r, separators=(",", ":"))) + 1 for r in recorded()]
+    assert len(sizes) == 5
+    os.remove(os.environ[ledger.PATH_VARIABLE])
+    monkeypatch.setattr(ledger, "MAX_LEDGER_BYTES", sum(sizes[:3]))
+    monkeypatch.setitem(ledger._state, "written", 0)
+    for x in range(5):
+        assert call(student, (x,)) == x + 1
+    assert [decode(r["result"]) for r in recorded()] == [1, 2, 3]
+
+
+def test_long_error_messages_are_cut_at_2000_characters(recorded):
+    def shouting(x):
+        raise ValueError("A" * 2500)
+    with pytest.raises(ValueError):
+        call(shouting, (1,))
+    (record,) = recorded()
+    assert record["error"] == ["ValueError", "A" * 2000]
+
+
+def test_a_result_that_cannot_be_encoded_is_recorded_as_unrecordable(recorded):
+    class Sneaky(dict):
+        def items(self):
+            raise RuntimeError("no items")
+    result = Sneaky(a=1)
+    assert call(lambda: result, ()) is result  # the student's call still returns
+    (record,) = recorded()
+    assert record["result"] == ["?", "unrecordable (RuntimeError)"]
+    assert record["key"] == call_key((), {})
+
+
+def test_a_replayed_call_without_a_result_is_unreadable():
+    with replaying([{"key": call_key((1,), {})}]):
+        back = call(None, (1,))
+    assert isinstance(back, Unreadable) and repr(back) == "<unrecorded no result>"
+
+
+def test_touch_outside_ipython_records_nothing(recorded):
+    ledger.touch()
+    assert call(student, (1,)) == 2
+    assert [r["event"] for r in recorded()] == ["call"]  # no cell: no "names" record
+
+
+def test_without_ipython_the_names_come_from_main(monkeypatch):
+    import sys
+    import types
+    main = types.ModuleType("__main__")
+    main.answer = (19, 19, 1)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    monkeypatch.setitem(sys.modules, "IPython", None)
+    monkeypatch.setenv(ledger.NAMES_VARIABLE, "answer")
+    assert ledger._user_namespace() is main.__dict__
+    assert ledger._names_record("c1") == {"cell": "c1", "event": "names", "values": {"answer": ["t", [["i", "19"],
+                                                                                        ["i", "19"], ["i", "1"]]]}}
+    monkeypatch.delenv(ledger.NAMES_VARIABLE)
+    assert ledger._names_record("c2")["values"] == {}
+
+
+def test_callables_are_recorded_by_name_and_a_name_that_cannot_be_read_is_marked(tmp_path, monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+    path = tmp_path / "ledger.jsonl"
+    monkeypatch.setenv(ledger.PATH_VARIABLE, str(path))
+    monkeypatch.setenv(ledger.NAMES_VARIABLE, "scale,weird,,values")
+    shell = InteractiveShell.instance()
+    try:
+        assert shell.run_cell("class Scale:\n    def __call__(self, x):\n        return 2 * x\n"
+                       "class Weird:\n    def __call__(self):\n        return 0\n"
+                       "    def __getattr__(self, name):\n        raise RuntimeError('no ' + name)\n"
+                       "scale, weird, values = Scale(), Weird(), [1, 2]", store_history=True).success
+        assert shell.run_cell("from efficientnn.quiz import ledger\nledger.touch()", store_history=True).success
+    finally:
+        InteractiveShell.clear_instance()
+    (record,) = [json.loads(line) for line in path.read_text().splitlines()]
+    assert record["values"] == {"scale": ["fn", "Scale"], "weird": ["?", "unrecordable (RuntimeError)"],
+                                "values": ["l", [["i", "1"], ["i", "2"]]]}
+
+
+def test_keyword_arguments_are_part_of_a_replayed_calls_key(recorded):
+    assert call(student, (2,), {"y": 3}) == 7
+    with replaying(recorded()):
+        assert call(None, (2,), {"y": 3}) == 7
+        with pytest.raises(NotRecorded):
+            call(None, (2,), {"y": 4})
+        with pytest.raises(NotRecorded):
+            call(None, (2,))
+
+
+def test_a_replayed_error_ignores_parts_after_its_name_and_message():
+    with replaying([{"key": call_key((), {}), "error": ["KeyError", "k", "more"]}]):
+        with pytest.raises(Exception) as err:
+            call(None, ())
+    assert type(err.value).__name__ == "KeyError" and err.value.args == ("k",)
+
+
+def test_once_a_record_does_not_fit_nothing_more_is_recorded(recorded, monkeypatch):
+    call(student, (1,))
+    small = len(json.dumps(recorded()[0], separators=(",", ":"))) + 1
+    os.remove(os.environ[ledger.PATH_VARIABLE])
+    monkeypatch.setattr(ledger, "MAX_LEDGER_BYTES", 2 * small + small // 2)  # room for two and a half
+
+    def loud(x):
+        raise ValueError("x" * 500)
+    call(student, (1,))
+    with pytest.raises(ValueError):
+        call(loud, (1,))   # does not fit: refused
+    call(student, (1,))    # would fit in the room left, but recording has stopped
+    assert [r.get("result") for r in recorded()] == [["i", "2"]]
+
+
+def test_without_ipython_there_is_no_running_cell(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "IPython", None)
+    assert ledger._running_cell() is None  # no IPython: no cell, and no error

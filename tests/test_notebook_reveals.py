@@ -11,7 +11,9 @@ For every assignment:
    ``matplotlib.text.Text.draw`` and records every string a chart draws;
 3. no graded value of any assignment may appear in what the student sees: printed text, HTML
    and other rich outputs, error messages, widget state (``metadata.widgets``) and the drawn
-   chart text.
+   chart text; nor may the expected answer of any per-student variant question, for the id the
+   notebooks run as (:data:`SHOWN_ID`, whose variant they show) and for other ids
+   (``efficientnn.quiz.variants``, computed here from the ids).
 
 A value is looked for in the forms people write it (see :func:`revealing_forms`): shapes as
 ``24x24x5`` or ``(24, 24, 5)`` and their height x width, counts above 999 exactly or rounded
@@ -94,8 +96,16 @@ def _is_test(cell) -> bool:
     return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
+#: The JupyterHub user every notebook here runs as, so the variant a release notebook shows is known.
+SHOWN_ID = "reveal-ana"
+#: Other students whose variant answers must not show either.
+OTHER_IDS = ("reveal-ben", "reveal-cy")
+
+
 def _env() -> dict:
     env = dict(os.environ)
+    env["JUPYTERHUB_USER"] = SHOWN_ID
+    env.pop("EFFICIENTNN_STUDENT", None)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.setdefault("MPLBACKEND", "Agg")
     env.setdefault("CI", "true")
@@ -330,3 +340,49 @@ def test_release_reveals_no_graded_value(runs, assignment, how):
     print(f"{assignment} ({how}): {len(seen.texts)} texts, {seen.widget_count} widgets, "
           f"{seen.drawn_count} drawn strings, {len(found)} graded values shown")
     assert not found, f"graded values on screen in the {how} run of release/{assignment}:\n" + "\n".join(found)
+
+
+def _variant_answers(assignment: str) -> list[tuple[str, dict]]:
+    """(owner, answer record) of every variant question of ``assignment`` for the shown and other ids."""
+    from efficientnn.quiz.questions import expected
+    from efficientnn.quiz.variants import ASSIGNMENTS, variant
+
+    if assignment not in ASSIGNMENTS:
+        return []
+    out = []
+    for student in (SHOWN_ID, *OTHER_IDS):
+        for name, question in variant(student, assignment).items():
+            value = expected(question)
+            out.append((f"variant of {student}", {"name": name, "kind": question.kind, "layer": question.layer.name,
+                                                  "expected": list(value) if isinstance(value, tuple) else value}))
+    return out
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_notebook_holds_no_variant_answer(assignment):
+    from efficientnn.quiz.variants import ASSIGNMENTS as WITH_VARIANTS
+
+    release = ROOT / "release" / assignment / f"{assignment}.ipynb"
+    if assignment not in WITH_VARIANTS:
+        pytest.skip(f"{assignment} has no variants")
+    nb = nbformat.read(release, as_version=4)
+    assert any("show_variant" in c.source for c in nb.cells), f"release/{assignment} has no variant section"
+    text = [(f"cell {c.get('id')}", c.source) for c in nb.cells]
+    found = leaks(type("Seen", (), {"texts": text})(), _variant_answers(assignment))
+    assert not found, f"variant answers in release/{assignment}:\n" + "\n".join(found)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["blank", "wrong"])
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_run_shows_no_variant_answer(runs, assignment, how):
+    from efficientnn.quiz.variants import ASSIGNMENTS as WITH_VARIANTS
+
+    if assignment not in WITH_VARIANTS:
+        pytest.skip(f"{assignment} has no variants")
+    seen = runs[(how, assignment)].result()
+    shown = " ".join(text for _, text in seen.texts)
+    assert f"for student id '{SHOWN_ID}' (from your JupyterHub account)" in shown, \
+        f"the {how} run of {assignment} did not show the variant of {SHOWN_ID}"
+    found = leaks(seen, _variant_answers(assignment))
+    assert not found, f"variant answers on screen in the {how} run of release/{assignment}:\n" + "\n".join(found)

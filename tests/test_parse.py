@@ -5,6 +5,7 @@ form expected, "no answer yet", the batch dimension, the decimal comma), not aga
 module's own form strings.
 """
 import re
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -33,7 +34,9 @@ def test_no_answer_yet_shows_the_right_form(blank):
 
 @pytest.mark.parametrize("text, shape", [("(128,)", (128,)), ("128", (128,)), ("[7]", (7,)), ("(0, 3)", (0, 3)),
                                          ("()", None), ("(", None), ("[]", None), ("7)", None), (",", None),
-                                         ("0x5x5", (0, 5, 5)), (" ( 3 , 4 ) ", (3, 4))])
+                                         ("0x5x5", (0, 5, 5)), (" ( 3 , 4 ) ", (3, 4)),
+                                         ("3X4X", None), ("3x4,,", (3, 4)), ("(3, 4", None), ("3, 4]", None),
+                                         ("[]x3", None), ("NoNe x 3", None), ("x", None), ("()x", None)])
 def test_shape_text_edges(text, shape):
     if shape is None:
         assert re.search(SHAPE_FORM, error(parse_shape, text))
@@ -45,9 +48,12 @@ def test_shape_values_and_their_errors():
     assert parse_shape(0) == (0,) and parse_shape((0, 2)) == (0, 2) and parse_shape(26.0) == (26,)
     assert parse_shape(np.array([3, 4])) == (3, 4)
     assert all(type(v) is int for v in parse_shape((np.int64(3), 4.0)))
-    assert re.search(r"sizes cannot be negative \(-1\)", error(parse_shape, (3, -1)))
-    assert re.search(r"sizes cannot be negative \(-2\)", error(parse_shape, -2))
-    assert re.search(r"2\.5 is not a whole number", error(parse_shape, (2.5, 3)))
+    assert re.search(r"^Could not read '\(3, -1\)' as a shape: sizes cannot be negative \(-1\)",
+                     error(parse_shape, (3, -1)))
+    assert re.search(r"^Could not read '-2' as a shape: sizes cannot be negative \(-2\)", error(parse_shape, -2))
+    assert re.search(r"^Could not read '\[2\.5, 3\]' as a shape: 2\.5 is not a whole number",
+                     error(parse_shape, [2.5, 3]))
+    assert re.search(r"^Could not read '2\.5' as a shape: 2\.5 is not a whole number", error(parse_shape, 2.5))
     assert re.search(r"truth value", error(parse_shape, (True, 3)))
     assert re.search(r"^Could not read True as a shape", error(parse_shape, True))
     assert re.search(r"batch dimension \(None\)", error(parse_shape, (None, 26, 26, 5)))
@@ -103,3 +109,20 @@ def test_python_and_numpy_numbers_are_exact_claims():
     for answer in (60840, 60840.0, np.int64(60840), np.float32(60840), np.array(60840)):
         parsed = parse_number(answer)
         assert parsed.value == 60840.0 and parsed.approximate is False and parsed.resolution is None
+
+
+@pytest.mark.parametrize("answer", [10**5000, Fraction(10**400, 3), "1" + "0" * 5000, "1e400", "-2.5e999"],
+                         ids=["int_5001_digits", "fraction", "text_5001_digits", "1e400", "-2.5e999"])
+def test_a_number_beyond_a_float_is_refused_in_our_words_without_quoting_all_of_it(answer):
+    # 10**5000 used to reach students as Python's own "int too large to convert to float".
+    with pytest.raises(AnswerFormatError, match=r"too large to be an answer") as caught:
+        parse_number(answer)
+    assert len(str(caught.value)) < 400
+
+
+def test_a_long_answer_is_quoted_up_to_40_characters():
+    forty = "1." + "0" * 34 + "e400"          # 40 characters: quoted whole
+    assert len(forty) == 40
+    assert error(parse_number, forty).startswith(f'"{forty}" is too large to be an answer')
+    longer = "1." + "0" * 35 + "e400"         # 41: the first 39 and an ellipsis
+    assert error(parse_number, longer).startswith(f'"{longer[:39]}…" is too large to be an answer')

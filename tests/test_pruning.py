@@ -1,6 +1,7 @@
 """Pruning: exact mask counts and ties, masks held in training, structured pruning equal to
 masking, reports equal to profile() and to brute-force counts, accuracy kept at 90% sparsity."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -148,6 +149,87 @@ def test_gradual_prune_steps_hit_the_schedule():
         assert st.accuracy is None
 
 
+def _tiny_task(seed=0):
+    """A 4-input, 3-class dense model and a few examples: training it takes milliseconds."""
+    rng = np.random.default_rng(seed)
+    model = Sequential([Dense(8), ReLU(), Dense(3)], input_shape=(4,), seed=seed)
+    x = rng.standard_normal((40, 4)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0)
+    return model, x[:30], y[:30], x[30:], y[30:]
+
+
+def _same_weights(a, b):
+    return all(np.array_equal(p, q.params[k]) for l, q in zip(a.layers, b.layers) for k, p in l.params.items())
+
+
+def test_gradual_prune_is_prune_then_finetune_at_each_step_of_the_schedule():
+    from efficientnn.train import Adam, accuracy, fit
+
+    model, x, y, xv, yv = _tiny_task()
+    replica = model.copy()
+    steps = P.gradual_prune(model, 0.8, x, y, n_steps=2, epochs_per_step=2, final_epochs=1, initial_sparsity=0.1,
+                            scope="layer", lr=0.01, batch_size=8, seed=5, x_val=xv, y_val=yv)
+    # The documented recipe, step by step: prune to s_t (t0 = 0, dt = 1), fine-tune with seed + t.
+    want = []
+    for t in (1, 2):
+        s_t = 0.8 + (0.1 - 0.8) * (1 - t / 2) ** 3
+        P.prune_magnitude(replica, s_t, scope="layer")
+        fit(replica, x, y, epochs=2, batch_size=8, optimizer=Adam(lr=0.01), seed=5 + t, progress=False)
+        want.append(P.PruneStep(t, P.model_sparsity(replica), accuracy(replica, xv, yv), 2))
+    fit(replica, x, y, epochs=1, batch_size=8, optimizer=Adam(lr=0.01), seed=5 + 3, progress=False)
+    want.append(P.PruneStep(3, P.model_sparsity(replica), accuracy(replica, xv, yv), 1))
+    assert steps == want
+    assert _same_weights(model, replica)
+    # layer scope: each weight array holds round(0.8 * size) zeros, kept through the fine-tuning
+    for layer in P.prunable_layers(model):
+        w = layer.params["W"]
+        assert np.count_nonzero(w == 0) == round(0.8 * w.size)
+
+
+def test_gradual_prune_defaults_global_scope_no_final_step():
+    from efficientnn.train import Adam, fit
+
+    model, x, y, _, _ = _tiny_task(1)
+    replica = model.copy()
+    steps = P.gradual_prune(model, 0.5, x, y, n_steps=1)
+    P.prune_magnitude(replica, 0.5)  # one step straight to s_f, global threshold
+    fit(replica, x, y, epochs=1, batch_size=64, optimizer=Adam(lr=5e-4), seed=0 + 1, progress=False)
+    assert _same_weights(model, replica)
+    assert [(s.step, s.accuracy, s.epochs) for s in steps] == [(1, None, 1)]
+    with pytest.raises(ValueError, match=r"both x_val and y_val"):
+        P.gradual_prune(model, 0.5, x, y, x_val=x)
+    with pytest.raises(ValueError, match=r"final_epochs"):
+        P.gradual_prune(model, 0.5, x, y, final_epochs=-1)
+    with pytest.raises(ValueError, match=r"n_steps"):
+        P.gradual_prune(model, 0.5, x, y, n_steps=0)
+
+
+def test_sparsity_sweep_scores_each_copy_before_and_after_finetuning():
+    from efficientnn.train import Adam, accuracy, fit
+
+    model, x, y, xv, yv = _tiny_task(2)
+    original = model.copy()
+    points = P.sparsity_sweep(model, [0.3, 0.7], x, y, xv, yv, epochs=2, scope="layer", lr=0.02, batch_size=8,
+                              seed=4)
+    want = []
+    for s in (0.3, 0.7):
+        pruned = P.prune_magnitude(original.copy(), s, scope="layer")
+        before = accuracy(pruned, xv, yv)
+        fit(pruned, x, y, epochs=2, batch_size=8, optimizer=Adam(lr=0.02), seed=4, progress=False)
+        want.append(P.SweepPoint(s, before, accuracy(pruned, xv, yv), 2))
+    assert points == want
+    assert _same_weights(model, original)  # the model itself is not pruned
+    assert all(isinstance(p.epochs, int) for p in points)
+    # defaults: global scope, Adam(5e-4), batches of 64, seed 0
+    [point] = P.sparsity_sweep(model, [0.5], x, y, xv, yv, epochs=1)
+    pruned = P.prune_magnitude(original.copy(), 0.5)
+    before = accuracy(pruned, xv, yv)
+    fit(pruned, x, y, epochs=1, batch_size=64, optimizer=Adam(lr=5e-4), seed=0, progress=False)
+    assert point == P.SweepPoint(0.5, before, accuracy(pruned, xv, yv), 1)
+    with pytest.raises(ValueError, match=r"epochs"):
+        P.sparsity_sweep(model, [0.5], x, y, xv, yv, epochs=-1)
+
+
 # --------------------------------------------------------------------------- structured
 def _pruned_pair(model, keep):
     return P.remove_channels(model, keep), P.mask_channels(model, keep)
@@ -241,6 +323,35 @@ def test_remove_channels_carries_masks_over():
         np.testing.assert_array_equal(layer.masks["W"], layer.params["W"] != 0)
 
 
+def test_mask_channels_keeps_earlier_masks_and_bool_masks():
+    model = P.prune_magnitude(base_cnn(), 0.5)
+    old = {l.name: l.masks["W"].copy() for l in P.prunable_layers(model)}
+    masked = P.mask_channels(model, {"conv1": [0, 2, 4]})
+    conv1, conv2 = masked.layer("conv1"), masked.layer("conv2")
+    want = old["conv1"].copy()
+    want[..., [1, 3]] = False  # removed filters, on top of the magnitude mask
+    assert conv1.masks["W"].dtype == bool and np.array_equal(conv1.masks["W"], want)
+    want2 = old["conv2"].copy()
+    want2[:, :, [1, 3], :] = False  # conv2's inputs that read them
+    assert conv2.masks["W"].dtype == bool and np.array_equal(conv2.masks["W"], want2)
+    assert conv1.masks["b"].dtype == bool and conv1.masks["b"].tolist() == [True, False, True, False, True]
+    assert not np.any(conv2.params["W"][~want2])
+
+
+def test_l1_norms_need_a_built_layer_with_output_channels():
+    with pytest.raises(ValueError, match=r"needs a built layer"):
+        P.channel_l1_norms(Conv2D(4, 3))  # has output channels, but no weights yet
+    fc = Dense(2)
+    fc.build((3,))
+    fc.params["W"][:] = [[1, -2], [0, 1], [-1, 0]]
+    assert P.channel_l1_norms(fc).tolist() == [1 + 0 + 1, 2 + 1 + 0]
+
+
+def test_removing_every_channel_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"fraction of conv1's channels must be in \[0, 1\)"):
+        P.prune_channels(base_cnn(), {"conv1": 1.5})
+
+
 # --------------------------------------------------------------------------- reports
 @pytest.mark.parametrize("build", [base_cnn, base_cnn_pooled, base_cnn_separable])
 def test_report_matches_profile_when_nothing_is_pruned(build):
@@ -332,6 +443,82 @@ def test_model_bytes_and_report_totals():
     assert f"{P.model_csr_bytes(model):,}" in table and f"{P.nonzero_flops(model):,}" in table
 
 
+def test_csr_of_a_vector_is_one_row():
+    v = np.array([0.0, 2.0, 0.0, -1.0, 3.0], np.float32)
+    # 3 kept values (4 bytes each) + their 3 column indices + 2 row pointers
+    assert P.csr_bytes(v) == 3 * 4 + 3 * 4 + (1 + 1) * 4
+    assert P.csr_bytes(v, value_bytes=2, index_bytes=8) == 3 * 2 + 3 * 8 + 2 * 8
+    with pytest.raises(ValueError, match=r"scalar"):
+        P.csr_bytes(np.float32(3.0))
+
+
+def test_report_tables_name_their_columns_and_rows():
+    rows = P.sparsity_report(P.prune_magnitude(base_cnn(), 0.5))
+    header = P.format_sparsity_report(rows, title="after").splitlines()[1]
+    assert P.format_sparsity_report(rows, title="after").splitlines()[0] == "after"
+    assert re.fullmatch(r"layer\s+kind\s+weights\s+sparsity\s+params\s+nonzero\s+dense B\s+CSR B\s+FLOPs\s+"
+                        r"nz FLOPs", header)
+    table = P.format_comparison(base_cnn(), P.prune_magnitude(base_cnn(), 0.5), labels=("dense", "pruned"))
+    labels = [re.split(r"\s{2,}", line.strip())[0] for line in table.splitlines()[2:]]
+    assert labels == ["params", "nonzero params", "dense bytes", "CSR bytes", "FLOPs", "FLOPs, zero MACs skipped"]
+    assert re.fullmatch(r"\s+dense\s+pruned\s+before/after", table.splitlines()[0])
+
+
+def test_tables_show_a_dash_where_there_is_nothing_to_divide():
+    rows = P.sparsity_report(base_cnn())
+    text = P.format_sparsity_report(rows).splitlines()
+    relu = next(line for line in text if line.startswith("relu1"))
+    assert re.match(r"relu1\s+relu\s+0\s+-\s", relu)
+    only_relu = P.format_sparsity_report([r for r in rows if not r.weights]).splitlines()
+    assert re.match(r"total\s+0\s+-\s", only_relu[-1])
+    empty = base_cnn()
+    for layer in empty.layers:
+        for p in layer.params.values():
+            p[...] = 0.0
+    table = P.format_comparison(base_cnn(), empty).splitlines()
+    nonzero = next(line for line in table if line.startswith("nonzero params"))
+    assert nonzero.split()[-1] == "-"  # 370,190 / 0: no ratio
+    assert re.search(r"\d\.\d\dx$", next(line for line in table if line.startswith("params")))
+
+
+def test_prune_channels_names_the_small_model():
+    small, _ = P.prune_channels(base_cnn(), {"conv1": 0.4}, name="slim")
+    assert small.name == "slim"
+    assert P.prune_channels(base_cnn(), {"conv1": 0.4})[0].name == "base_cnn_pruned"
+
+
+def test_a_sweep_without_finetuning_scores_each_copy_once():
+    model, x, y, xv, yv = _tiny_task(3)
+    points = P.sparsity_sweep(model, [0.0, 0.6], x, y, xv, yv, epochs=0)
+    assert [p.epochs for p in points] == [0, 0]
+    assert all(p.accuracy == p.accuracy_finetuned for p in points)
+
+
+def test_table_lines_rows_and_ratios():
+    from efficientnn.cost import total_params
+
+    pruned = P.prune_magnitude(_with_random_biases(base_cnn()), {"fc1": 0.5})
+    lines = P.format_sparsity_report(P.sparsity_report(pruned)).splitlines()
+    assert re.fullmatch(r"-+", lines[1]) and re.fullmatch(r"-+", lines[-2])
+    assert re.match(r"fc1\s+dense\s+368,640\s+50\.0%\s", next(l for l in lines if l.startswith("fc1")))
+    total = f"{P.model_sparsity(pruned):.1%}"
+    assert re.match(rf"total\s+370,190\s+{re.escape(total)}\s", lines[-1]) and total == "49.8%"
+    small, _ = P.prune_channels(base_cnn(), {"conv1": 0.4})
+    table = P.format_comparison(base_cnn(), small).splitlines()
+    assert re.fullmatch(r"-+", table[1])
+    params = next(l for l in table if l.startswith("params"))
+    assert params.split()[-1] == f"{total_params(base_cnn()) / total_params(small):.2f}x"
+
+
+def test_mask_channels_masks_only_what_it_cuts():
+    model = base_cnn_separable()
+    masked = P.mask_channels(model, {"sepconv1": [0, 3]})
+    sep = masked.layer("sepconv1")
+    assert set(sep.masks) == {"pw_W", "b"}  # dw_W reads the unchanged input: no mask
+    assert masked.layer("fc1").masks == {} and masked.layer("fc2").masks == {}
+    assert set(masked.layer("sepconv2").masks) == {"dw_W", "pw_W"}
+
+
 def test_plots_return_figures():
     import matplotlib
 
@@ -367,6 +554,7 @@ def test_plots_return_figures():
 ACCURACY_BOUND = 0.01  # pruned to 90% and fine-tuned: at most 1 point below the dense model
 
 
+@pytest.mark.slow  # trains for about 12 s; `make test` runs it, the quick runs and mutation runs do not
 def test_accuracy_within_bound_after_90_percent_pruning_and_finetuning():
     from efficientnn.data import load_digits
     from efficientnn.train import Adam, accuracy, fit

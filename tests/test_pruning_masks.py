@@ -63,3 +63,81 @@ def test_magnitude_mask_breaks_ties_in_c_order():
     w = np.array([[1.0, -1.0], [1.0, 2.0]])
     assert magnitude_mask(w, 0.5).tolist() == [[False, False], [True, True]]
     assert magnitude_mask(w, 0.25).tolist() == [[False, True], [True, True]]
+
+
+def test_errors_name_the_argument_and_what_was_given():
+    from efficientnn import pruning as P
+    from efficientnn.models import base_cnn
+
+    cases = [
+        (lambda: P.magnitude_mask(np.ones(3), "0.5"), r"^sparsity must be a number in \[0, 1\), got '0\.5' \(str\)"),
+        (lambda: P.sparsity(np.array([])), r"^weights is empty"),
+        (lambda: P.prune_magnitude(base_cnn(), {"fc1": 0.5}, layers=["fc1"]),
+         r"^give the layers either as the keys of a sparsity dict or as layers="),
+        (lambda: P.prune_magnitude(base_cnn(), {"fc1": 1.5}), r"^sparsity of fc1 must be in \[0, 1\)"),
+        (lambda: P.zhu_gupta_sparsity(1, 0.9, 3, initial_sparsity=1.2), r"^initial_sparsity must be in \[0, 1\)"),
+        (lambda: P.zhu_gupta_sparsity(1, 0.9, 3, start_step=0.5), r"^start_step\b"),
+        (lambda: P.csr_bytes(np.ones(3), value_bytes=0), r"^value_bytes\b"),
+        (lambda: P.dense_bytes(np.ones(3), value_bytes=0), r"^value_bytes\b"),
+        (lambda: P.gradual_prune(base_cnn(), 0.5, None, None, epochs_per_step=-1), r"^epochs_per_step\b"),
+        (lambda: P.sparsity_sweep(base_cnn(), [], None, None, None, None), r"^sparsities is empty"),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
+def test_more_errors_name_their_argument():
+    from efficientnn import pruning as P
+    from efficientnn.layers import Flatten
+    from efficientnn.models import Sequential, base_cnn
+
+    model = base_cnn()
+    cases = [
+        (lambda: P.gradual_prune(model, 0.5, None, None, n_steps=0), r"^n_steps\b"),
+        (lambda: P.gradual_prune(model, 0.5, None, None, final_epochs=-1), r"^final_epochs\b"),
+        (lambda: P.gradual_prune(model, 0.5, None, None, x_val=np.ones(2)), r"^give both x_val and y_val, or neither"),
+        (lambda: P.sparsity_sweep(model, [0.5], None, None, None, None, epochs=-1), r"^epochs\b"),
+        (lambda: P.zhu_gupta_sparsity(1, 1.5, 3), r"^final_sparsity must be in \[0, 1\)"),
+        (lambda: P.zhu_gupta_sparsity(1, 0.9, 0), r"^n_steps\b"),
+        (lambda: P.zhu_gupta_sparsity(1, 0.9, 3, step_interval=0), r"^step_interval\b"),
+        (lambda: P.prune_magnitude(model, 0.5, layers=[3]), r"^layer names must be strings, got 3"),
+        (lambda: P.global_magnitude_masks([], 0.5), r"^global_magnitude_masks needs at least one array"),
+        (lambda: P.prune_magnitude(model, {}), r"^the sparsity dict is empty"),
+        (lambda: P.prune_magnitude(model, 0.5, layers=[]), r"^layers is empty"),
+        (lambda: P.pruned_count(0, 0.5), r"^size\b"),
+        (lambda: P.csr_bytes(np.float32(1.0)), r"^weights must be an array with at least one axis"),
+        (lambda: P.csr_bytes(np.ones(3), index_bytes=0), r"^index_bytes\b"),
+        (lambda: P.model_sparsity(Sequential([Flatten()], (2, 2, 1), name="flat")), r"^model flat has no weights"),
+        (lambda: P.layer_sensitivity(model, [], None, None), r"^sparsities is empty"),
+        (lambda: P.choose_sparsities(model, {"fc1": [0.9]}, [0.5], 0.9, total=1.5), r"^total must be in \[0, 1\)"),
+        (lambda: P.total_sparsity(model, {"fc1": 1.5}), r"^sparsity of fc1 must be in \[0, 1\)"),
+        (lambda: P.remove_channels(model, [0, 1]), r"^keep must be a non-empty dict"),
+        (lambda: P.remove_channels(model, {"conv1": [0.5, 1.0]}), r"^kept channels of conv1 must be a non-empty 1-D list"),
+        (lambda: P.remove_channels(model, {"conv1": [[0, 1]]}), r"^kept channels of conv1 must be a non-empty 1-D list"),
+        (lambda: P.channel_l1_norms(object()), r"^channel_l1_norms needs a built layer"),
+        (lambda: P.kept_channels(model, [0.5]), r"^fractions must be a non-empty dict"),
+        (lambda: P.model_with_weights(model, [1]), r"^weights must be a non-empty dict"),
+        (lambda: P.model_with_weights(model, {"conv1": {"W": np.ones((3, 3, 1, 3))}}),
+         r"cut the arrays that read removed channels too\.$"),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
+def test_pruning_again_counts_masked_weights_as_zero():
+    from efficientnn import pruning as P
+    from efficientnn.layers import Dense
+    from efficientnn.models import Sequential
+
+    model = Sequential([Dense(4, name="fc")], (1,))
+    fc = model.layer("fc")
+    fc.params["W"][:] = [[5.0, 2.0, 3.0, 4.0]]
+    fc.masks["W"] = np.array([[False, True, True, True]])  # 5.0 was pruned; training has not re-zeroed it
+    P.prune_magnitude(model, {"fc": 0.5})
+    assert fc.masks["W"].tolist() == [[False, False, True, True]]  # the pruned one, then the smallest, 2.0
+    P.prune_magnitude(model, 0.5, layers="fc")  # one name as a string
+    assert fc.masks["W"].tolist() == [[False, False, True, True]]
+    P.remove_masks(model)
+    assert fc.masks == {} and fc.params["W"].tolist() == [[0.0, 0.0, 3.0, 4.0]]

@@ -94,6 +94,51 @@ def test_unreachable_total_and_ambiguous_requests_are_refused():
         P.choose_sparsities(base_cnn(), scan, [0.5, 0.9], 0.9, tolerance=0.01)
 
 
+def test_a_negative_tolerance_is_refused_with_its_meaning():
+    scan = {"conv1": [0.9], "conv2": [0.9], "fc1": [0.9], "fc2": [0.9]}
+    for bad in (-0.01, float("nan")):
+        with pytest.raises(ValueError, match=r"tolerance must be >= 0 \(a fraction of accuracy"):
+            P.choose_sparsities(base_cnn(), scan, [0.5], 0.9, tolerance=bad)
+
+
+def test_the_excess_is_given_back_by_the_largest_layer_raised_last():
+    # conv2 (225 weights) and fc2 (1280) both reach 0.5 at the last tolerance: 752.5 weights
+    # removed for a target of 700, so fc2, the larger, gives back the 52.5.
+    scan = {"conv1": [0.5], "conv2": [0.85], "fc1": [0.5], "fc2": [0.85]}
+    chosen = P.choose_sparsities(base_cnn(), scan, [0.5], 0.9, total=700 / 370190)
+    assert chosen == {"conv1": 0.0, "conv2": 0.5, "fc1": 0.0, "fc2": round(0.5 - 52.5 / 1280, 6)}
+    with pytest.raises(ValueError, match=r"^give exactly one of tolerance="):
+        P.choose_sparsities(base_cnn(), scan, [0.5], 0.9, tolerance=0.1, total=0.5)
+
+
+def test_a_total_just_out_of_reach_moves_to_the_next_tolerance():
+    # base_cnn: conv1 45, conv2 225, fc1 368640, fc2 1280 weights; 23 to remove.
+    scan = {"conv1": [0.85], "conv2": [0.5], "fc1": [0.5], "fc2": [0.5]}
+    # At 0.05 below dense only conv1 may go to 0.5: 22.5 weights, half a weight short. At 0.4 all
+    # may: fc1, fc2, then conv2 (largest first) give back 185095 - 23 weights.
+    chosen = P.choose_sparsities(base_cnn(), scan, [0.5], 0.9, total=23 / 370190)
+    assert chosen == {"conv1": 0.5, "fc1": 0.0, "fc2": 0.0, "conv2": round(0.5 - (185095 - 23 - 184320 - 640) / 225, 6)}
+    # exactly reachable: conv1 alone removes 22.5
+    exact = P.choose_sparsities(base_cnn(), scan, [0.5], 0.9, total=22.5 / 370190)
+    assert exact == {"conv1": 0.5, "conv2": 0.0, "fc1": 0.0, "fc2": 0.0}
+    # a tolerance of 0 keeps exactly the sparsities that cost nothing
+    assert P.choose_sparsities(base_cnn(), {"fc1": [0.9, 0.8]}, [0.5, 0.9], 0.9, tolerance=0.0) == {"fc1": 0.5}
+    with pytest.raises(ValueError, match=r"remove only 0\.\d{3} of the weights, less than total=0\.9"):
+        P.choose_sparsities(base_cnn(), scan, [0.5], 0.9, total=0.9)
+
+
+def test_a_layer_raised_from_a_lower_sparsity_gives_back_only_what_it_was_raised():
+    # Within 0 of dense: conv2 and fc2 at 0.5 (752.5 weights, short of 800). Within 0.05: both at
+    # 0.9 (1354.5). fc2 gives back all it was raised, 0.4 x 1280 = 512, then conv2 the last 42.5.
+    scan = {"conv1": [0.5, 0.5], "conv2": [0.9, 0.85], "fc1": [0.5, 0.5], "fc2": [0.9, 0.85]}
+    chosen = P.choose_sparsities(base_cnn(), scan, [0.5, 0.9], 0.9, total=800 / 370190)
+    assert chosen == {"conv1": 0.0, "conv2": round(0.9 - 42.5 / 225, 6), "fc1": 0.0, "fc2": 0.5}
+
+
+def test_layers_left_out_count_as_dense():
+    assert P.total_sparsity(base_cnn(), {"fc2": 0.5}) == round(0.5 * 1280 / (45 + 225 + 368640 + 1280), 6)
+
+
 # --------------------------------------------------------------------------- model_with_weights
 @pytest.mark.parametrize("next_is_dense", [False, True])
 def test_model_with_weights_builds_what_remove_channels_builds(next_is_dense):
@@ -119,6 +164,20 @@ def test_model_with_weights_names_the_layer_still_reading_removed_channels():
         P.model_with_weights(model, {"conv1": {"W": c1["W"][..., :3], "b": c1["b"][:3]}})
     with pytest.raises(ValueError, match="keys among"):
         P.model_with_weights(model, {"conv1": {"kernel": c1["W"]}})
+    c2 = model.layer("conv2").params
+    with pytest.raises(ValueError, match=r"conv2's W \(given\) has shape \(3, 3, 3, 5\), but in the new network"):
+        P.model_with_weights(model, {"conv2": {"W": c2["W"][:, :, :3, :]}})  # conv1 still has 5 outputs
+
+
+def test_model_with_weights_stores_float32_copies():
+    model = base_cnn()
+    w = model.layer("fc2").params["W"].astype(np.float64)
+    built = P.model_with_weights(model, {"fc2": {"W": w}})
+    assert built.layer("fc2").params["W"].dtype == np.float32
+    np.testing.assert_array_equal(built.layer("fc2").params["W"], w.astype(np.float32))
+    w[0, 0] = 99.0
+    assert built.layer("fc2").params["W"][0, 0] != 99.0
+    assert built.name == f"{model.name}_pruned" and P.model_with_weights(model, {"fc2": {"W": w}}, name="x").name == "x"
 
 
 # --------------------------------------------------------------------------- small_vgg

@@ -3,6 +3,7 @@ import re
 
 import numpy as np
 import pytest
+from quiz_support import assert_prose, fails, side
 
 from efficientnn import cost, shapes
 from efficientnn.quiz import SLIP_MESSAGES, LayerSpec
@@ -348,3 +349,155 @@ def test_inference_time_grade_scales_and_reveals_only_on_request():
     assert check(q, 1.0, reveal=True).expected == pytest.approx(_RIGHT_MS)
     with pytest.raises(ValueError, match="unit"):
         InferenceTimeQuestion(1_000, 1e9, "hours")
+
+
+# --------------------------------------------------------------------------- Question 3: every reading and message
+def test_inference_time_messages_say_their_concept():
+    q = inference_time_question()
+    assert check(q, _RIGHT_MS).message == "Correct."
+    fmt = check(q, "4.8 hours")
+    assert_prose(fmt.message, r"Give the time in ms, e\.g\. 12\.5 or \"12\.5 ms\"\.$")
+    unknown = check(q, _RIGHT_MS * 1.3)
+    assert_prose(unknown.message, r"^Not yet\. Work out the FLOPs first \(2 per MAC\)", r"divide them by the FLOPS",
+                 r"seconds\.$")
+    assert_prose(check(q, _RIGHT_MS * 1.02).message, r"^Not yet\. Close", r"1%")
+    both = check(q, _TIME_SLIPS["time_from_macs+time_units"])
+    assert_prose(both.message, r"^Not yet\. ", r"MACs were divided by the FLOPS", r"factor of a thousand")
+    assert check(q, _RIGHT_MS * 1.3, reveal=True).points == 0.0
+
+
+@pytest.mark.parametrize("factor, slip", [(1.0, "rate_inverted"), (1e3, "rate_inverted"), (1e-3, "rate_inverted")])
+def test_images_per_second_read_as_a_time_in_any_unit_is_named(factor, slip):
+    images_per_second = (_GFLOPS * 1e9) / (2 * _MACS)
+    assert check(inference_time_question(), images_per_second * factor).slip == slip
+
+
+@pytest.mark.parametrize("factor", [1.0, 1e3, 1e-3])
+def test_inverted_formula_with_macs_is_named(factor):
+    per_mac = (_GFLOPS * 1e9) / _MACS
+    assert check(inference_time_question(), per_mac * factor).slip == "time_from_macs+rate_inverted"
+
+
+@pytest.mark.parametrize("factor", [1e3, 1e-3, 1e6, 1e-6])
+def test_unit_slips_of_the_time_and_of_the_macs_time_are_named(factor):
+    q = inference_time_question()
+    assert check(q, _RIGHT_MS * factor).slip == "time_units"
+    assert check(q, _MACS / (_GFLOPS * 1e9) * 1000 * factor).slip == "time_from_macs+time_units"
+
+
+def test_a_microsecond_question_reads_every_unit():
+    q = InferenceTimeQuestion(3_000_000, 2e9, "µs", name="tiny")
+    right_us = 2 * 3_000_000 / 2e9 * 1e6  # 3000 µs
+    assert q.expected() == pytest.approx(right_us)
+    for answer in [right_us, f"{right_us:g} µs", f"{right_us:g} us", f"{right_us / 1000:g} ms",
+                   f"{right_us / 1e6:g} s", f"{right_us * 1000:g} ns", f"{right_us:g}μs"]:
+        assert check(q, answer).correct, answer
+    assert check(q, "3 ms").correct and not check(q, "3 s").correct
+    assert check(q, "ms").slip == "format"
+    assert_prose(check(q, "ms").message, r"Give the time in µs")
+    assert "million MACs" in q.prompt() and "in µs." in q.prompt()
+    assert q.prompt().startswith("A model performs 3 million MACs for one image, on a machine that runs 2 GFLOPS.")
+
+
+def test_inference_time_question_refuses_bad_numbers():
+    with pytest.raises(ValueError):
+        InferenceTimeQuestion(1_000, 0.0)
+    with pytest.raises(ValueError):
+        InferenceTimeQuestion(-5, 1e9)
+
+
+def test_conv_cases_say_stride_and_padding_only_when_used():
+    for case in conv_cases("output_shape", "all"):
+        shape, k, f = case.args
+        s, p = case.question.layer.stride, case.question.layer.padding
+        s = s[0] if isinstance(s, tuple) else s
+        p = p[0] if isinstance(p, tuple) else p
+        assert case.kwargs == ({} if (s, p) == (1, 0) else {"stride": s, "padding": p})
+        assert side(shape[0], k, s, p) >= 1 and side(shape[1], k, s, p) >= 1, "every case is a valid layer"
+        assert min(shape) >= 1 and f >= 1 and k >= 1
+
+
+def test_random_conv_cases_cover_what_the_fixed_ones_do_not():
+    random_basic = conv_cases("macs", "basic")[7:]
+    random_strided = conv_cases("macs", "stride_padding")[8:]
+    assert len(random_basic) == len(random_strided) == 6
+    assert all(not c.kwargs for c in random_basic)
+    assert len({c.args for c in random_basic + random_strided}) == 12, "drawn, not repeated"
+    assert conv_cases("macs", "all", n_random=0) == conv_cases("macs", "basic", n_random=0) + conv_cases(
+        "macs", "stride_padding", n_random=0)
+    other = conv_cases("macs", "all", seed=1)
+    assert [c.args for c in other] != [c.args for c in conv_cases("macs", "all")]
+    assert len(dense_cases(n_random=3)) == 6 + 3
+    assert dense_cases(seed=5)[6:] != dense_cases()[6:]
+    for case in dense_cases():
+        i, o = case.args
+        assert i >= 1 and o >= 1 and case.question.layer.units == o and case.question.layer.input_shape == (i,)
+
+
+def test_graded_inputs_are_the_ones_students_were_graded_on():
+    # See quiz_support.fingerprint: a change to these inputs must be deliberate.
+    from quiz_support import fingerprint
+
+    calls = lambda cases: [(c.args, c.kwargs, c.note) for c in cases]  # noqa: E731
+    assert {s: fingerprint(calls(conv_cases("macs", s))) for s in CONV_CASE_SETS} == {
+        "basic": "e74a7a83b17c6adb", "stride_padding": "1186e816e2f52002", "all": "72ccff4c8ecb8219"}
+    assert fingerprint(calls(dense_cases())) == "6854cf7b21672ef4"
+
+
+def test_messages_name_each_call_by_its_arguments():
+    def plus_one(fn):
+        return lambda *a, **k: fn(*a, **k) + 1
+
+    assert fails(check_conv_macs, plus_one(ref_conv_macs)).startswith(
+        "conv_macs(input_shape=(9, 9, 2), kernel_size=3, filters=4) returned ")
+    assert fails(check_conv_flops, plus_one(ref_conv_flops)).startswith(
+        "conv_flops(input_shape=(9, 9, 2), kernel_size=3, filters=4) returned ")
+    assert fails(check_dense_macs, plus_one(cost.dense_macs)).startswith(
+        "dense_macs(in_units=784, out_units=10) returned ")
+    assert fails(check_output_shape, lambda *a, **k: (1, 1, 1)).startswith(
+        "output_shape(input_shape=(9, 9, 2), kernel_size=3, filters=4) returned ")
+
+
+def test_messages_carry_the_case_note():
+    def wrong_when_not_square(input_shape, kernel_size, filters, stride=1, padding=0):
+        right = ref_conv_macs(input_shape, kernel_size, filters, stride, padding)
+        return right + (input_shape[0] != input_shape[1])
+
+    assert re.search(r"^conv_macs\(input_shape=\(12, 10, 2\), kernel_size=3, filters=4\) \(height and width differ\)",
+                     fails(check_conv_macs, wrong_when_not_square))
+    with pytest.raises(ValueError, match=r"^cases must be one of basic, stride_padding, all, got 'everything'\.$"):
+        conv_cases("macs", "everything")
+
+
+def test_flops_checker_checks_only_the_set_asked_for():
+    def flops_padding_ignored(input_shape, kernel_size, filters, stride=1, padding=0):
+        return ref_conv_flops(input_shape, kernel_size, filters, stride, 0)
+
+    assert check_conv_flops(flops_padding_ignored, cases="basic") is None
+    assert check_conv_macs(macs_padding_ignored, cases="basic") is None
+    assert check_output_shape(shape_padding_ignored, cases="basic") is None
+
+
+def test_inference_time_question_name_says_its_numbers():
+    q = inference_time_question()
+    assert q.name == f"inference_time_{_MACS / 1e6:g}m_macs_{_GFLOPS:g}_gflops"
+
+
+def test_inference_time_verdicts_are_zero_and_keep_the_points():
+    q = inference_time_question()
+    for answer in ("4.8 hours", _RIGHT_MS * 1.3, _TIME_SLIPS["time_from_macs"]):
+        verdict = q.check_answer(answer, 2.0)
+        assert verdict.correct is False and verdict.points == 0.0 and verdict.max_points == 2.0, answer
+    right = q.check_answer(_RIGHT_MS, 2.0)
+    assert right.correct is True and right.points == 2.0
+
+
+def test_rounded_slips_are_recognised():
+    q = inference_time_question()
+    assert check(q, "0.005").slip == "time_units"   # 0.0048 s, written to one digit
+    assert check(q, "208").slip == "rate_inverted"  # 208.3 images per second
+
+
+def test_macs_for_flops_in_a_microsecond_question():
+    q = InferenceTimeQuestion(3_000_000, 2e9, "µs")
+    assert check(q, 3_000_000 / 2e9 * 1e6).slip == "time_from_macs"  # 1500 µs, MACs divided by FLOPS

@@ -4,9 +4,11 @@ The right max pooling below is written from the definition with plain numpy loop
 (independently of efficientnn.layers), and every expected number is derived here from the
 textbook formulas, so a slip in the package or in a checker would show.
 """
+import re
+
 import numpy as np
 import pytest
-from quiz_support import fails, side
+from quiz_support import assert_message_rebuilds_last_call, assert_prose, fails, recording, side
 
 from efficientnn.models import base_cnn, base_cnn_pooled, base_cnn_separable
 from efficientnn.quiz import SLIP_MESSAGES, check
@@ -297,3 +299,205 @@ def test_compare_layers_matches_layers_by_name():
         compare_layers([base_cnn()], "ops")
     with pytest.raises(ValueError):
         compare_layers([], "flops")
+
+
+# --------------------------------------------------------------------------- what the messages say
+def _shape_slips(h, w, k, s=None, c=3):
+    kwargs = {"pool_size": k} if s is None else {"pool_size": k, "stride": s}
+    return dict(lx._maxpool_shape_slips({"x": np.zeros((1, h, w, c), np.float32)}, kwargs))
+
+
+@pytest.mark.parametrize("h, w, k, s", [(7, 6, 2, 2), (6, 7, 2, 2), (10, 10, 2, 3), (10, 5, 2, 3), (5, 10, 2, 3),
+                                        (9, 9, 3, 3), (8, 11, 3, 4)])
+def test_partial_windows_are_recognised_whichever_side_runs_off(h, w, k, s):
+    # Keeping the partial windows gives ceil((n - k) / s) + 1 positions a side instead of floor(...) + 1.
+    # k channels: the channel count tiles, so only the height and width decide.
+    ceil = (-(-(h - k) // s) + 1, -(-(w - k) // s) + 1, k)
+    floor = (side(h, k, s), side(w, k, s), k)
+    slips = _shape_slips(h, w, k, s, c=k)
+    if ceil != floor:
+        assert slips["partial_windows_kept"] == ceil
+    else:
+        assert slips.get("partial_windows_kept", floor) == floor  # nothing to tell apart
+
+
+def test_stride_none_slip_only_when_the_stride_was_left_out():
+    assert _shape_slips(9, 9, 3)["stride_none_as_one"] == (side(9, 3), side(9, 3), 3)
+    assert "stride_none_as_one" not in _shape_slips(9, 9, 3, 2)
+    assert "stride_none_as_one" not in _shape_slips(9, 9, 1)  # 1x1 windows: stride 1 is right
+
+    def always_stride_one(x, k, stride=None):
+        return max_pool(x, k, 1)
+
+    # Given stride=2, a stride of 1 is not the "stride=None" slip.
+    assert not re.search(r"stride=None", fails(lx.check_max_pool, always_stride_one, "general"))
+    assert re.search(r"stride=None means", fails(lx.check_max_pool, always_stride_one, "basic"))
+
+
+def test_a_shift_on_stride_one_cases_is_named_even_where_windows_stepped_by_k_run_off_the_input():
+    # The windows-step slip is built for every stride that is not the pool size; stepping by k past the
+    # input's edge must not break the diagnosis (case (1, 8, 8, 2), pool 2, stride 1).
+    def shifted_at_stride_one(x, k, stride=None):
+        return max_pool(x, k, stride) + (1.0 if stride == 1 else 0.0)
+
+    assert re.search(r"shifted by a constant", fails(lx.check_max_pool, shifted_at_stride_one, "general"))
+
+
+def test_windows_stepping_by_pool_size_is_named_on_a_batch_with_channels():
+    def step_k_with_channels(x, k, stride=None):
+        return windows_step_k(x, k, stride) if x.shape[0] * x.shape[3] > 1 else max_pool(x, k, stride)
+
+    text = fails(lx.check_max_pool, step_k_with_channels, "general")
+    assert re.search(r"windows move by pool_size", text)
+
+
+def test_every_case_is_a_valid_input():
+    for case in lx.max_pool_cases("all"):
+        (name, (n, h, w, c), fill), = case.arrays
+        k = case.kwargs["pool_size"]
+        assert name == "x" and n >= 1 and c >= 1 and h >= k and w >= k, case
+    for case in lx.max_pool_cases("basic"):
+        (_, (n, h, w, c), _), = case.arrays
+        k = case.kwargs["pool_size"]
+        assert case.kwargs.get("stride") is None and h % k == 0 and w % k == 0, "basic windows tile the input"
+
+
+def test_failure_messages_name_the_call_and_rebuild_its_input():
+    wrong = recording(lambda x, k, stride=None: max_pool(x, k, stride) + 1.0)
+    text = fails(lx.check_max_pool, wrong)
+    assert_message_rebuilds_last_call(text, "max_pool", wrong.calls[-1], ["x"])
+    for stride in (False, True):
+        broken = recording(lambda x, k, stride=None: None)
+        text = fails(lx.check_max_pool_form, broken, stride=stride)
+        assert_message_rebuilds_last_call(text, "max_pool", broken.calls[-1], ["x"])
+        x, k = broken.calls[-1]
+        assert k == 3 and (x.shape[1] != x.shape[2]) if stride else k == 2, "the documented form cases"
+
+
+def test_default_form_check_calls_without_a_stride():
+    def no_stride(x, pool_size):  # an early draft without the stride argument
+        return max_pool(x, pool_size)
+
+    assert lx.check_max_pool_form(no_stride) is None
+    calls = []
+    lx.check_max_pool_form(lambda x, k, **kw: calls.append(kw) or max_pool(x, k, **kw), stride=True)
+    assert calls[-1]["stride"] != 3, "a stride other than the pool size"
+
+
+def test_conv_vs_dense_prompts_choices_and_explanations():
+    qs = lx.conv_vs_dense_questions()
+    layer_names = {layer.name for layer in base_cnn().layers}
+    assert set(qs) == {"more_params", "more_macs"}
+    for key, q in qs.items():
+        assert q.name == key
+        assert q.choices == ("conv2", "fc2") and set(q.choices) <= layer_names
+        assert_prose(q.prompt(), r"\bbase_cnn\b", r"conv2 or fc2\?$")
+    assert_prose(qs["more_params"].prompt(), r"trainable parameters")
+    assert_prose(qs["more_macs"].prompt(), r"\bMACs\b", r"one image")
+    assert_prose(qs["more_params"].explanation, r"kernels", r"one weight per input-output pair")
+    assert_prose(qs["more_macs"].explanation, r"\bMACs\b", r"output position", r"each weight once")
+
+
+def test_conv_vs_dense_follows_the_model_given():
+    from efficientnn.layers import Conv2D, Dense, Flatten, ReLU
+    from efficientnn.models import Sequential
+
+    # conv2 with 64 filters of 3x3x4 (2,368 weights and biases) against fc2 with 10x3 (33): conv2 has more
+    # parameters; and fc2 has more MACs than a 1x1 conv2 on a 1x1 input.
+    big_conv = Sequential([Conv2D(4, 3, name="conv1"), ReLU(), Conv2D(64, 3, name="conv2"), Flatten(),
+                           Dense(3, name="fc1"), Dense(10, name="fc2")], (6, 6, 1), name="big_conv")
+    qs = lx.conv_vs_dense_questions(big_conv)
+    assert qs["more_params"].choices[qs["more_params"].correct_index()] == "conv2"
+    tiny_conv = Sequential([Conv2D(1, 1, name="conv1"), Conv2D(1, 1, name="conv2"), Flatten(), Dense(50, name="fc1"),
+                            Dense(40, name="fc2")], (1, 1, 1), name="tiny_conv")
+    qs = lx.conv_vs_dense_questions(tiny_conv)
+    assert qs["more_macs"].choices[qs["more_macs"].correct_index()] == "fc2"
+    assert qs["more_params"].choices[qs["more_params"].correct_index()] == "fc2"
+
+
+def test_pooled_prompts_add_the_counting_note_only_where_they_count_flops():
+    qs = lx.pooling_questions()
+    note = r"Bias additions are not counted"
+    assert not re.search(note, qs["pool1_flops"].prompt()), "pool1's prompt says what its FLOPs count itself"
+    assert not re.search(note, qs["pool1_output_shape"].prompt())
+    for name in ("pooled_conv2_flops", "pooled_fc1_flops"):
+        assert re.search(note, qs[name].prompt())
+
+
+def test_pooled_widget_shows_its_title():
+    widget = lx.pooled_widget("pool1_output_shape", title="Question 2")
+    assert "Question 2" in widget.children[0].value
+
+
+def test_the_stride_form_check_uses_the_input_the_notebook_announces():
+    import nbformat
+    from pathlib import Path
+
+    nb = nbformat.read(Path(__file__).resolve().parents[1] / "source/03-pooling/03-pooling.ipynb", as_version=4)
+    cell = next(c.source for c in nb.cells if "check_max_pool_form(max_pool, stride=True)" in c.source)
+    h, w = map(int, re.search(r"a stride other than the pool size on a (\d+)x(\d+) input", cell).groups())
+    fn = recording(max_pool)
+    lx.check_max_pool_form(fn, stride=True)
+    x, k = fn.calls[-1]
+    assert x.shape[1:3] == (h, w) and x.shape[0] > 1, "a batch of several shows a dropped batch axis"
+
+
+def test_graded_and_visible_inputs_are_the_ones_students_were_graded_on():
+    # See quiz_support.fingerprint: a change to these inputs must be deliberate.
+    from quiz_support import fingerprint
+
+    def recorded(**kwargs):
+        fn = recording(lambda x, k, stride=None: None)
+        with pytest.raises(AssertionError):
+            lx.check_max_pool_form(fn, **kwargs)
+        return fn.calls
+
+    cases = lambda s: [(c.arrays, c.kwargs, c.seed, c.note, c.positional) for c in lx.max_pool_cases(s)]  # noqa: E731
+    assert {s: fingerprint(cases(s)) for s in lx.MAX_POOL_CASE_SETS} == {
+        "basic": "d56f35fe782d19ab", "general": "b09cd756984c63c8", "all": "5e2edc9c6163acc6"}
+    assert fingerprint(recorded()) == "12107e74d7bc2fbf"
+    assert fingerprint(recorded(stride=True)) == "287cfab8be99397d"
+
+
+def test_average_pooling_is_named_with_a_stride_too():
+    assert re.search(r"average pooling", fails(lx.check_max_pool, average_pool, "general"))
+
+
+def test_case_sets_and_questions_refuse_unknown_names():
+    from quiz_support import fingerprint
+
+    same = lambda cs: fingerprint([(c.arrays, c.kwargs, c.seed) for c in cs])  # noqa: E731
+    assert same(lx.max_pool_cases()) == same(lx.max_pool_cases("all"))
+    with pytest.raises(ValueError, match=r"^cases must be one of basic, general, all, got 'everything'\.$"):
+        lx.max_pool_cases("everything")
+    with pytest.raises(ValueError, match=r"^no pooling question named 'conv9_flops'; the names are: "
+                                         r"pool1_output_shape, pooled_conv2_flops, pooled_fc1_flops, pool1_flops\.$"):
+        lx.check_pooled("conv9_flops", 1)
+
+
+def test_pooling_questions_are_named_and_ask_their_question():
+    qs = lx.pooling_questions()
+    asks = {"pool1_output_shape": r"output shape of the first pooling layer \(pool1\)\? Write it as HxWxD",
+            "pooled_conv2_flops": r"How many FLOPs does the second convolutional layer \(conv2\) perform",
+            "pooled_fc1_flops": r"How many FLOPs does the first fully connected layer \(fc1\) perform",
+            "pool1_flops": r"comparisons count as FLOPs"}
+    for name, ask in asks.items():
+        assert qs[name].name == name and re.search(ask, qs[name].prompt())
+
+
+def test_check_pooled_follows_the_model_given():
+    from efficientnn.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
+    from efficientnn.models import Sequential
+
+    model = Sequential([Conv2D(4, 3), ReLU(), MaxPool2D(3), Conv2D(4, 3), ReLU(), MaxPool2D(2), Flatten(), Dense(8),
+                        ReLU(), Dense(10)], (30, 30, 1), name="other")
+    p1 = side(side(30, 3), 3, 3)
+    assert lx.check_pooled("pool1_output_shape", f"{p1}x{p1}x4", model=model).correct
+    assert not lx.check_pooled("pool1_output_shape", f"{p1}x{p1}x4").correct  # base_cnn_pooled's is another
+
+
+def test_pool1_flops_has_no_unpooled_slip_and_still_checks():
+    p1 = side(side(28, 3), 2, 2)
+    verdict = lx.check_pooled("pool1_flops", 1)
+    assert not verdict.correct and verdict.slip != "pooling_ignored"
+    assert lx.check_pooled("pool1_flops", p1 * p1 * 5 * 3).correct  # 3 comparisons per 2x2 window

@@ -6,9 +6,10 @@ answer is known from the rows themselves. The intensity's right value and its sl
 here from the definition (values counted by hand), independently of the module.
 """
 import math
+import re
 
 import pytest
-from quiz_support import fails
+from quiz_support import assert_prose, fails
 
 from efficientnn.cost import profile
 from efficientnn.models import base_cnn
@@ -398,3 +399,172 @@ def test_require_measurement_fails_only_without_a_measurement():
     assert "needs OpenVINO" in message and "no openvino here" in message
     assert "standard and separable" in fails(tx.require_measurement, run_of(), "wide_layer")
     assert "was it overwritten" in fails(tx.require_measurement, None, "base_cnn")
+
+
+# --------------------------------------------------------------------------- what the messages say
+ALL_LAYERS = r"Its layers are conv1, relu1, conv2, relu2, flatten, fc1, relu3, fc2\."
+
+
+def _scenarios():
+    """(message, concepts) for every kind of message the checkers give, each from a run built here."""
+    typical, reordered = run_of(), {"base_cnn": tx.layer_records(base_rows(TYPICAL, inserted=[("fc1_reorder", 2.0)]))}
+    conv2_slowest = run_of({"conv1": 5.0, "conv2": 20.0, "fc1": 57.0, "fc2": 4.0})
+    return [
+        (fails(tx.check_dominant_layer, "dense1", typical), [r"^'dense1' is not a layer of base_cnn\.", ALL_LAYERS]),
+        (fails(tx.check_dominant_layer, "fc1_reorder", reordered),
+         [r"^'fc1_reorder' is a node OpenVINO inserted", r"not a layer of base_cnn", ALL_LAYERS]),
+        (fails(tx.check_slower_conv, "fc1", typical),
+         [r"^'fc1' is not one of base_cnn's convolutions: conv1, conv2\.$"]),
+        (fails(tx.check_dominant_layer, "relu3", typical), [r"^relu3's work ran inside", r"FUSED", r"median column",
+                                                            r"measurement taken when the notebook runs for grading"]),
+        (fails(tx.check_dominant_layer, "flatten", typical), [r"^flatten did no work", r"status is NOT_RUN",
+                                                              r"median column"]),
+        (fails(tx.check_dominant_layer, "conv2", typical), [r"^In this run conv2's median time is not within 20% of "
+                                                            r"the largest among base_cnn's layers\."]),
+        (fails(tx.check_slower_conv, "conv1", conv2_slowest), [r"^In this run conv1's median time is not within 20% "
+                                                                r"of the largest among convolutions\."]),
+        (fails(tx.check_slower_conv, "conv2", typical), [r"^conv2 is the one with the most FLOPs", r"within 20%"]),
+        (fails(tx.check_fused_layers, {"relu1", "fc1_reorder"}, reordered), [r"^'fc1_reorder' is a node OpenVINO "
+                                                                             r"inserted", ALL_LAYERS]),
+        (fails(tx.check_fused_layers, {"dense9"}, typical), [r"^'dense9' is not a layer of base_cnn\.", ALL_LAYERS]),
+        (fails(tx.check_fused_layers, {"conv1"} | set(FUSED_INTO), typical), [r"^conv1 ran as a node of its own"]),
+        (fails(tx.check_fused_layers, {"flatten"} | set(FUSED_INTO), typical), [r"^flatten's status is NOT_RUN"]),
+        (fails(tx.check_fused_layers, {"relu1"}, typical), [r"^Not every layer whose status is FUSED"]),
+        (fails(tx.check_fused_layers, set(), typical), [r"^Your answer says no layer was fused"]),
+        (fails(tx.check_speedup_sign, "slower", wide(1.4, 0.36)), [r"^Not what this run measured\.", r"speed-up"]),
+        (fails(tx.check_speedup_vs_macs, "larger", wide(1.4, 0.36)), [r"^Not what this run measured\.", r"MAC ratio"]),
+        (fails(tx.check_speedup_sign, "faster", {}), [r"standard and separable layers", r"needs OpenVINO"]),
+        (fails(tx.check_dominant_layer, "fc1", {}), [r"measurement of base_cnn", r"needs OpenVINO"]),
+        (fails(tx.check_layer_set_form, {}), [r"^The answer is a dict\.", r"set\(\)"]),
+        (fails(tx.check_layer_set_form, 12), [r"^The answer is int 12; write a set of layer names",
+                                              r'\{"conv1", "conv2"\}\.$']),
+        (fails(tx.check_layer_set_form, ["relu1", 3]), [r"^3 in your answer is not a layer name",
+                                                        r'\{"conv1", "conv2"\}\.$']),
+        (fails(tx.check_layer_name_form, 3), [r"^The answer is int 3; write the layer's name as a string",
+                                              r'"conv1"\.$']),
+        (fails(tx.check_layer_name_form, None), [r"^There is no answer yet"]),
+        (fails(tx.check_choice_form, 3.9, tx.SPEEDUP_CHOICES), [r'^The answer is float 3\.9; write one of the '
+                                                                r'words "faster" or "slower"\.$']),
+        (fails(tx.check_choice_form, "quicker", tx.SPEEDUP_CHOICES), [r"^'quicker' is not one of the answers",
+                                                                      r'"faster" or "slower"\.$']),
+    ]
+
+
+def test_every_message_reads_well_and_says_its_concept():
+    for message, concepts in _scenarios():
+        assert_prose(message, *concepts)
+
+
+def test_times_below_a_microsecond_are_measurements_too():
+    # Fast layers on a fast machine: every median below 1 us, and still only those within 20% tie.
+    assert not tx._ties(0.5, 0.1) and tx._ties(0.5, 0.45) and tx._ties(0.0, 0.0)
+    rows = base_rows({"conv1": 0.3, "conv2": 0.28, "fc1": 0.9, "fc2": 0.1})
+    assert tx.accepted_slowest(rows) == {"fc1"}
+    assert tx.accepted_slowest(base_rows({"conv1": 0.3, "conv2": 0.28, "fc1": 0.2, "fc2": 0.1}), ("conv",)) == {
+        "conv1", "conv2"}
+    tx.check_dominant_layer("fc1", {"base_cnn": tx.layer_records(rows)})
+    assert "within 20%" in fails(tx.check_dominant_layer, "conv1", {"base_cnn": tx.layer_records(rows)})
+    tx.check_speedup_sign("faster", wide(0.9, 0.2))
+    assert tx.accepted_speedup_signs(wide(0.9, 0.2)["wide_layer"]) == {"faster"}
+    assert tx.accepted_mac_ratio_answers(wide(0.9, 0.3, 0.5)["wide_layer"]) == {"larger"}  # 3 against 0.5
+
+
+def test_intensity_messages_and_points():
+    right = tx.layer_intensity(tx.depthwise_intensity_question().layer)
+    close = tx.intensity_verdict(right * 1.03)
+    assert close.points == 0.0 and close.max_points == 1.0
+    assert_prose(close.message, r"^Not yet\. Close", r"1%")
+    blank = tx.intensity_verdict(None, points=2)
+    assert (blank.points, blank.max_points) == (0.0, 2.0)
+    assert_prose(blank.message, r"^Not yet\. There is no answer yet", r"number")
+    assert_prose(tx.intensity_verdict("about six").message, r"^Not yet\.")
+    assert_prose(tx.intensity_verdict(right * 3).message, r"^Not yet\. Count the FLOPs", r"4 per float32")
+    message = fails(tx.check_depthwise_intensity, right * 3)
+    assert message.startswith("Count the FLOPs")  # the hidden test's message, without the lead
+    assert tx.intensity_verdict(right, points=3).points == 3.0
+
+
+def test_intensity_prompt_says_bias_or_not():
+    q = tx.depthwise_intensity_question()
+    assert_prose(q.prompt(), r"\bwithout bias\b", r"5x5", r"28x28x32", r"FLOPs \(2 per MAC\)",
+                 r"4 bytes per float32 value", r"3 significant digits\)\.$")
+    with_bias = tx.IntensityQuestion(LayerSpec("depthwise", (10, 10, 3), kernel_size=3, use_bias=True))
+    assert re.search(r", with bias, one image", with_bias.prompt())
+
+
+def test_intensity_widget_checks_its_own_question():
+    dense = tx.IntensityQuestion(LayerSpec("dense", (100,), units=10, use_bias=False), name="dense_intensity")
+    widget = tx.intensity_widget(dense, title="Part 7")
+    assert "Part 7" in widget.children[0].value
+    widget.answer_box.value = f"{2 * 100 * 10 / (4 * (100 + 1000 + 10)):.3g}"  # FLOPs / bytes, counted by hand
+    widget.check_button.click()
+    assert widget.last_verdict.correct
+
+
+def test_require_measurement_names_what_is_missing():
+    assert re.search(r"but it is list: was it overwritten\?", fails(tx.require_measurement, [1], "base_cnn"))
+    message = fails(tx.require_measurement, {}, "base_cnn_pooled")
+    assert re.search(r"measurement of base_cnn_pooled taken earlier", message)
+    assert_prose(message, r"needs OpenVINO", r"run the notebook again from the top")
+    assert re.search(r"measurement of the standard and separable layers taken", fails(tx.require_measurement, {},
+                                                                                       "wide_layer"))
+
+
+def test_every_intensity_verdict_keeps_the_points_and_says_not_yet():
+    right = tx.layer_intensity(tx.depthwise_intensity_question().layer)
+    ok = tx.intensity_verdict(right, points=2)
+    assert (ok.correct, ok.points, ok.max_points, ok.message) == (True, 2.0, 2.0, "Right.")
+    for answer in (None, "about six", right / 2, right * 1.03, right * 3):
+        verdict = tx.intensity_verdict(answer, points=2)
+        assert verdict.correct is False and verdict.points == 0.0 and verdict.max_points == 2.0, answer
+        assert_prose(verdict.message, r"^Not yet\. ")
+    assert tx.intensity_verdict(right * 3).slip is None
+
+
+def test_intensity_slips_of_a_layer_with_bias_and_no_padding():
+    flops, ins, weights, outs = by_hand(10, 12, 3, 3, same=False, bias=True)
+    q = tx.IntensityQuestion(LayerSpec("depthwise", (10, 12, 3), kernel_size=3, use_bias=True))
+    standard_flops = flops * 3  # every output value sums over the 3 channels
+    standard_weights = 3 * 3 * 3 * 3 + 3  # 3 filters of 3x3x3, and their biases
+    slips = {
+        "activation_left_out": flops / (4 * (weights + outs)),  # the input left out
+        "weights_left_out": flops / (4 * (ins + outs)),
+        "standard_conv": standard_flops / (4 * (ins + standard_weights + outs)),
+    }
+    for slip, value in slips.items():
+        assert tx.intensity_verdict(value, q).slip == slip, slip
+    assert tx.intensity_verdict(flops / (4 * (ins + weights)), q).slip == "activation_left_out"  # the output
+
+
+def test_speedup_messages_name_what_is_wrong():
+    assert re.search(r"but it is list: was it overwritten\?", fails(tx.check_speedup_sign, "faster", [1]))
+    message = fails(tx.check_speedup_sign, "faster", {"wide_layer": {"speedup": 2}})
+    assert_prose(message, r"^this_run\[.wide_layer.\] does not hold the comparison",
+                 r"Run the notebook again from the top\.$")
+    assert tx.accepted_speedup_signs({"standard_ms": 1.0, "separable_ms": 0.1, "mac_ratio": 8.0}) == {"faster"}
+
+
+def test_answers_in_quotes_are_read():
+    tx.check_choice_form("'faster'", tx.SPEEDUP_CHOICES)
+    tx.check_speedup_sign('"faster".', wide(1.4, 0.36))
+    tx.check_fused_layers({f"'{n}'" for n in FUSED_INTO}, run_of())
+    assert "was it overwritten" in fails(tx.check_fused_layers, set(FUSED_INTO), [1])
+    assert re.search(r"but it is list:", fails(tx.check_fused_layers, set(FUSED_INTO), [1]))
+    message = fails(tx.check_fused_layers, set(FUSED_INTO), {"base_cnn": [{"name": "x"}]})
+    assert_prose(message, r"^this_run\['base_cnn'\] does not hold layer_times rows", r"from the top\.$")
+
+
+def test_far_off_intensities_are_not_called_close():
+    right = tx.layer_intensity(tx.depthwise_intensity_question().layer)
+    assert tx.intensity_verdict(right * 1.5).slip is None
+
+
+def test_layer_records_read_objects_with_missing_fields():
+    from types import SimpleNamespace
+
+    record, = tx.layer_records([SimpleNamespace(name="conv1", status="EXECUTED", median_us=2.0)])
+    assert record == {"name": "conv1", "kind": "", "status": "EXECUTED", "fused_into": None, "median_us": 2.0,
+                      "flops": 0, "inserted": False}
+    with pytest.raises(ValueError, match=r"^a layer_times row needs the fields name, kind, status, fused_into, "
+                                         r"median_us, flops, inserted; this one lacks status, median_us: "):
+        tx.layer_records([{"name": "conv1"}])

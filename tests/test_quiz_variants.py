@@ -20,6 +20,7 @@ from efficientnn.quiz.questions import expected
 from efficientnn.quiz import variants as V
 from efficientnn.quiz.a03_pooling import pooling_questions
 from efficientnn.quiz.a04_separable_convolutions import separable_questions
+from efficientnn.quiz.a05_openvino_timing import depthwise_intensity_question
 from efficientnn.quiz.a06_pruning import pruning_questions
 from efficientnn.quiz.questions import base_cnn_questions
 
@@ -38,7 +39,7 @@ def _answers_told_apart(kind, values) -> float:
     """Share of pairs of students whose right answers the checker tells apart."""
     n = len(values)
     pairs = n * (n - 1) / 2
-    if kind == "ratio":  # a ratio is accepted within 1 % of the target, so near values count as equal
+    if kind in ("ratio", "intensity"):  # accepted within 1 % of the target, so near values count as equal
         a = np.array(values, dtype=float)
         same = np.abs(a[:, None] - a[None, :]) <= APPROX_REL_TOL * np.abs(a[:, None])
         same = same | same.T
@@ -95,16 +96,20 @@ def test_every_slip_told_apart_in_the_common_question_is_told_apart_in_every_var
 
 
 def test_the_checker_names_each_slip_of_a_variant():
-    """The diagnosis works on variants through the public checker (a sample: check() is slow)."""
+    """The diagnosis works on variants through the variant's checker, the assignment's own slips
+    included (a sample: check() is slow)."""
+    from efficientnn.quiz import slip_candidates
+
     for assignment in V.ASSIGNMENTS:
         for student in IDS[:3]:
             v = V.draw(student, assignment)
             for name, question in v.questions.items():
-                assert check(question, expected(question)).correct
+                assert check(question, expected(question)).correct and v.check(name, expected(question)).correct
                 must = V._common_told_apart(assignment, V._bare(name))
+                named = set(dict(slip_candidates(question))) | {slip for slip, _ in v.extra_slips(name)}
                 for slip, value in V.known_slips(v, name):
-                    if slip in must and slip in dict(V._checker.slip_candidates(question)):
-                        verdict = check(question, value)
+                    if slip in must and slip in named:
+                        verdict = v.check(name, value)
                         assert not verdict.correct and verdict.slip == slip, (assignment, student, name, slip)
 
 
@@ -115,7 +120,9 @@ def _values(questions):
 
 @pytest.mark.parametrize("assignment, common", [
     ("01-measuring-cost", lesson_questions), ("02-base-cnn", base_cnn_questions), ("03-pooling", pooling_questions),
-    ("04-separable-convolutions", separable_questions), ("06-pruning", pruning_questions),
+    ("04-separable-convolutions", separable_questions),
+    ("05-openvino-timing", lambda: {"depthwise_intensity": depthwise_intensity_question()}),
+    ("06-pruning", pruning_questions),
 ])
 def test_the_common_parameters_rebuild_the_common_questions(assignment, common):
     v = V.draw("anyone", assignment)
@@ -195,3 +202,66 @@ def test_whoami_prefers_the_cell_then_jupyterhub_then_nbgrader(monkeypatch):
     assert V.whoami(None, nbgrader_user=True) == (pwd.getpwuid(os.getuid()).pw_name, "nbgrader")
     with pytest.raises(ValueError, match="STUDENT_ID must be text"):
         V.whoami(42)
+
+
+def test_the_graders_id_wins_over_the_cell_and_jupyterhub(monkeypatch):
+    monkeypatch.setenv("JUPYTERHUB_USER", "hub-ana")
+    with V.graded_as("folder-ben"):
+        assert V.whoami("cell-cy") == ("folder-ben", "grader")
+        assert V.my_variant("02-base-cnn", "cell-cy").params == V.draw("folder-ben", "02-base-cnn").params
+    assert V.GRADER_VARIABLE not in __import__("os").environ  # the block leaves the environment as it was
+    assert V.whoami("cell-cy") == ("cell-cy", "cell")
+    with pytest.raises(ValueError, match="non-empty string"):
+        with V.graded_as(" "):
+            pass
+
+
+def test_a_check_uses_the_graders_variant_and_says_when_the_notebook_named_another_id():
+    own, other = V.variant("ben", "02-base-cnn"), V.variant("ana", "02-base-cnn")
+    name = "variant_fc1_flops"
+    assert expected(own[name]) != expected(other[name])
+    with V.graded_as("ben"):
+        right = V.check_variant("02-base-cnn", name, expected(own[name]), student_id="ana")
+        copied = V.grade_variant("02-base-cnn", name, expected(other[name]), points=2, student_id="ana")
+        plain = V.check_variant("02-base-cnn", name, expected(own[name]), student_id="ben")
+    assert right.correct and "answered for 'ana'" in right.message and "'ben'" in right.message
+    assert (copied.points, copied.max_points) == (0.0, 2.0) and "answered for 'ana'" in copied.message
+    assert plain.correct and "answered for" not in plain.message
+    for verdict in (right, copied):  # the note never gives a value away
+        assert str(expected(own[name])) not in verdict.message and str(expected(other[name])) not in verdict.message
+    with pytest.raises(ValueError, match="no variant question 'variant_nope'"):
+        V.check_variant("02-base-cnn", "variant_nope", 1, student_id="ana")
+
+
+def test_show_variant_prints_prompts_and_answer_names_never_answers(capsys, monkeypatch):
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    for assignment in V.ASSIGNMENTS:
+        shown = V.show_variant(assignment, "ana")
+        text = capsys.readouterr().out
+        assert "'ana' (from your STUDENT_ID cell)" in text
+        for name, question in shown.questions.items():
+            assert V.answer_variable(name) in text
+            answer = expected(question)
+            forms = ["x".join(map(str, answer))] if isinstance(answer, tuple) else [str(answer), f"{answer:,}",
+                                                                                     f"{answer:.3g}"]
+            assert not any(form in text for form in forms), (assignment, name, answer)
+    with V.graded_as("ben"):
+        V.show_variant("02-base-cnn", "ana")
+    assert "answered for 'ana': it is graded for 'ben'" in capsys.readouterr().out
+
+
+def test_a_self_learner_keeps_one_random_variant_per_session_until_asking_for_a_new_one(monkeypatch, capsys):
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    monkeypatch.setattr(V, "_session", {})
+    monkeypatch.setattr(V, "_claims", {})
+    first = V.show_variant("03-pooling", "")
+    assert "No student id" in capsys.readouterr().out
+    assert V.show_variant("03-pooling", "").params == first.params  # the same while the kernel runs
+    fresh = [V.new_variant("03-pooling").params for _ in range(6)]
+    assert any(p != first.params for p in fresh)
+    assert V.my_variant("03-pooling").params == fresh[-1]
+    name = "variant_pooled_fc1_flops"
+    assert V.check_variant("03-pooling", name, expected(V.my_variant("03-pooling").questions[name])).correct
+    V.show_variant("03-pooling", "ana")
+    with pytest.raises(ValueError, match="fixed by your student id 'ana'"):
+        V.new_variant("03-pooling")

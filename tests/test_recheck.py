@@ -29,9 +29,11 @@ import pytest
 import efficientnn
 from autograder import audit
 from efficientnn.quiz import ledger
+from efficientnn.quiz.variants import GRADER_VARIABLE, graded_as
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "source" / "01-measuring-cost" / "01-measuring-cost.ipynb"
+GRADED_ID = "recheck-student"  # the submission folder's name, whose per-student variant is graded
 
 # Runs in the subprocess: every code cell of the notebook in order, student cells replaced.
 KERNEL = textwrap.dedent("""
@@ -78,6 +80,7 @@ def run_kernel(tmp_path: Path, replacements: dict) -> tuple[dict, Path]:
     env["PYTHONPATH"] = str(Path(efficientnn.__file__).resolve().parents[1])
     env[ledger.PATH_VARIABLE] = str(ledger_path)
     env[ledger.NAMES_VARIABLE] = ",".join(audit.Plan(nbformat.read(str(NOTEBOOK), as_version=4)).student)
+    env[GRADER_VARIABLE] = GRADED_ID  # as the grader does: the variant graded is the submission's (issue 14)
     proc = subprocess.run([sys.executable, "-c", KERNEL, str(NOTEBOOK), json.dumps(replacements), str(scores_path)],
                           env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -98,7 +101,8 @@ def audit_with(ledger_path: Path, scores: dict):
     """The re-check's changes, by grade_id; the source notebook stands in for the autograded one
     (autograding puts the instructor's test cells back, so their sources are the same)."""
     notebook = nbformat.read(str(NOTEBOOK), as_version=4)
-    changes = audit.audit_notebook(audit.Plan(notebook), notebook, audit.read_ledger(ledger_path), scores)
+    with graded_as(GRADED_ID):  # the worker re-checks under the submission's id too
+        changes = audit.audit_notebook(audit.Plan(notebook), notebook, audit.read_ledger(ledger_path), scores)
     return {c.grade_id: c for c in changes}
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from slip_corpus import CONCEPTS, CORPUS
+from slip_corpus import CONCEPTS, CORPUS, VARIANT_IDS, VARIANT_TEMPLATES, variant_case
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 0.90
@@ -71,17 +71,37 @@ def _answer_cell_id(assignment: str, test_id: str, answer: str) -> str:
 
 
 def feedback(entry) -> tuple[str | None, object]:
-    """(message the student reads or None if the answer was accepted, the right value or a function)."""
+    """(message the student reads or None if the answer was accepted, the right value or a function).
+
+    Judged as the grader judges: for the entry's student (a variant's id; any id for the common
+    questions), whose variant the notebook's variant cells show (``my_variant``) and check.
+    """
+    from efficientnn.quiz.variants import graded_as
+
+    with graded_as(entry.get("student") or VARIANT_IDS[0]):
+        return _feedback(entry)
+
+
+def _namespace_with_variant(assignment: str) -> dict:
+    from efficientnn.quiz.variants import ASSIGNMENTS, my_variant
+
+    namespace = _namespace(assignment)
+    if assignment in ASSIGNMENTS:  # what the notebook's variant cell binds, for the grader's id
+        namespace["my_variant"] = my_variant(assignment)
+    return namespace
+
+
+def _feedback(entry) -> tuple[str | None, object]:
     imports, cells = _notebook(entry["assignment"])
     answer_id = _answer_cell_id(entry["assignment"], entry["test"], entry["answer"])
-    solution = _namespace(entry["assignment"])
+    solution = _namespace_with_variant(entry["assignment"])
     for cell in cells.values():  # every solution, in order: a solution function may call another
         meta = _nbgrader(cell)
         if meta.get("solution") and not meta.get("grade") and cell.cell_type == "code":
             _run_cell(_strip_markers(cell.source), solution, "<solution>")
     right = solution[answer_id]
 
-    namespace = _namespace(entry["assignment"])
+    namespace = _namespace_with_variant(entry["assignment"])
     _run_cell(entry["answer"], namespace, "<answer>")
     try:
         result = _run_cell(_strip_markers(cells[entry["test"]].source), namespace, "<test>")
@@ -194,3 +214,35 @@ def test_messages_name_the_slip(judged):
     print(f"\n{len(judged) - len(missed)} of {len(judged)} wrong answers ({rate:.0%}) get a message naming "
           f"their slip; missed:\n{report}")
     assert rate >= TARGET, f"{rate:.0%} of the corpus names its slip (target {TARGET:.0%}); missed:\n{report}"
+
+
+def test_the_variant_templates_mirror_entries_of_the_common_corpus():
+    """With the common sizes, every variant template gives the value of a common entry with the same slip."""
+    from efficientnn.quiz.variants import _TEMPLATES
+
+    common = {}
+    for entry in CORPUS:
+        if not entry.get("student"):
+            namespace = {}
+            exec(entry["answer"], namespace)
+            common.setdefault((entry["assignment"], entry["slip"]), []).extend(
+                v for k, v in namespace.items() if k.startswith("answer_"))
+    # 06's conv2 question is practice in the common notebook (no corpus entry), graded only as a variant
+    practice_only = {("06-pruning", "conv2_macs_after_conv1_pruning")}
+    for assignment, templates in VARIANT_TEMPLATES.items():
+        for question, slip, expression in templates:
+            if (assignment, question) in practice_only:
+                continue
+            namespace = {}
+            exec(variant_case(assignment, question, slip, expression, _TEMPLATES[assignment].common)["answer"], namespace)
+            value = namespace[f"answer_variant_{question}"]
+            assert value in common.get((assignment, slip), []), (assignment, question, slip, value)
+
+
+def test_the_corpus_is_rebuilt_on_several_variants():
+    for student in VARIANT_IDS:
+        entries = [e for e in CORPUS if e.get("student") == student]
+        assert len(entries) == sum(map(len, VARIANT_TEMPLATES.values())), student
+        assert all(e["test"].startswith("test_variant_") for e in entries)
+    answers = {e["answer"] for e in CORPUS if e.get("student")}
+    assert len(answers) > 0.9 * sum(1 for e in CORPUS if e.get("student"))  # each variant its own numbers

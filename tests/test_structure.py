@@ -199,3 +199,143 @@ def test_damaged_metadata_is_treated_as_missing(broken):
     notes = restore(nb, released())
     assert ids(nb) == RELEASED_IDS
     one_note(notes, "metadata was missing", "test_a")
+
+
+def test_a_missing_cell_is_the_only_note_when_it_is_put_back_in_place():
+    nb = answered()
+    del nb.cells[5]  # test_b, between sol_b and test_c
+    assert restore(nb, released()) == ["cell(s) test_b were missing: put back and graded"]
+    assert [c.get("id") for c in nb.cells] == ["intro", "c-sol-a", "c-test-a", "c-md", "c-sol-b", "c-test-b",
+                                               "c-test-c"]
+
+
+def test_a_missing_cell_goes_before_the_next_graded_cell_in_released_order_not_on_the_page():
+    nb = answered()
+    del nb.cells[2]  # test_a
+    nb.cells.insert(1, nb.cells.pop(-1))  # test_c dragged to the top
+    notes = restore(nb, released())
+    assert ids(nb) == RELEASED_IDS
+    assert notes == ["cell(s) test_a were missing: put back and graded",
+                     "cells were moved out of the released order (test_c): graded in the released order"]
+
+
+def test_two_neighbours_swapped_name_the_one_that_moved_up():
+    nb = answered()
+    nb.cells[5], nb.cells[6] = nb.cells[6], nb.cells[5]  # test_c above test_b
+    assert restore(nb, released()) == [
+        "cells were moved out of the released order (test_c): graded in the released order"]
+    assert ids(nb) == RELEASED_IDS
+
+
+def test_the_put_back_cell_and_restored_metadata_are_copies_of_the_released_ones():
+    rel = released()
+    nb = answered()
+    del nb.cells[6]
+    nb.cells[2].metadata.pop("nbgrader")
+    restore(nb, rel)
+    nb.cells[6].metadata["nbgrader"]["points"] = 99  # nbgrader writes into the submission's cells
+    nb.cells[6].metadata["tags"] = ["changed"]
+    nb.cells[2].metadata["nbgrader"]["points"] = 98
+    assert rel.cells[6].metadata["nbgrader"]["points"] == 1 and "tags" not in rel.cells[6].metadata
+    assert rel.cells[2].metadata["nbgrader"]["points"] == 1
+
+
+def test_a_cell_with_no_metadata_at_all_gets_it_back():
+    nb = answered()
+    del nb.cells[2]["metadata"]  # a damaged file: not even an empty metadata
+    notes = restore(nb, released())
+    assert ids(nb) == RELEASED_IDS
+    assert notes == ["nbgrader metadata was missing from cell(s) test_a: restored from the released notebook"]
+
+
+def test_an_unanswered_solution_is_not_recognised_by_its_source():
+    nb = released()  # the student changed nothing, then pasted everything into a fresh notebook
+    for cell in nb.cells:
+        cell.metadata.pop("nbgrader", None)
+        cell["id"] = "new-" + cell["id"]
+    notes = restore(nb, released())
+    assert ids(nb) == [None, None, "test_a", "md_locked", None, "test_b", "test_c"]
+    assert notes == ["nbgrader metadata was missing from cell(s) test_a, md_locked, test_b, test_c: restored "
+                     "from the released notebook"]
+
+
+def test_a_copied_solution_above_other_cells_keeps_them():
+    nb = answered()
+    sol_copy = copy.deepcopy(nb.cells[4])
+    sol_copy["id"] = "copy"
+    nb.cells.insert(5, sol_copy)  # sol_b pasted twice, with test_b and test_c still below
+    notes = restore(nb, released())
+    assert ids(nb) == [None, "sol_a", "test_a", "md_locked", "sol_b", None, "test_b", "test_c"]
+    assert notes == ["solution cell(s) sol_b appear more than once: the copies ran as plain code"]
+
+
+def test_trailing_spaces_are_no_edit_but_indentation_is():
+    rel = released()
+    rel.cells[5].source = "if b:\n    assert b == 2"
+    nb = answered()
+    nb.cells[5].source = "if b:   \n    assert b == 2"
+    assert restore(nb, rel) == []
+    nb.cells[5].source = "if b:\nassert b == 2"
+    assert restore(nb, rel) == ["test or read-only cell(s) test_b were edited: the original was graded"]
+
+
+@pytest.mark.parametrize("count, shown", [(4, "md_locked, sol_b, test_b, test_c:"),
+                                          (5, "test_a, md_locked, sol_b, test_b and 1 more:")])
+def test_four_names_are_all_shown_and_a_fifth_is_counted(count, shown):
+    nb = answered()
+    graded = [c for c in nb.cells if "nbgrader" in c.metadata]
+    for cell in graded[len(graded) - count:]:
+        cell.metadata.pop("nbgrader")
+    notes = restore(nb, released())
+    assert notes == [f"nbgrader metadata was missing from cell(s) {shown} restored from the released notebook"]
+
+
+def kinds_released():
+    """Every kind of nbgrader cell: a manually graded answer (grade and solution), an autograder test
+    left unlocked by hand, a solution marked read-only, and a cell with a grade_id and no role."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("Explain.", id="c-manual", metadata=meta("manual", grade=True, solution=True,
+                                                                              points=2)),
+        nbformat.v4.new_code_cell("assert True", id="c-open", metadata=meta("open_test", grade=True, points=1)),
+        nbformat.v4.new_code_cell("y = 1", id="c-lsol", metadata=meta("locked_sol", solution=True, locked=True)),
+        nbformat.v4.new_code_cell("z = 0", id="c-plain", metadata=meta("plain")),
+        nbformat.v4.new_code_cell("assert y", id="c-last", metadata=meta("last", grade=True, locked=True, points=1)),
+    ]
+    return nb
+
+
+def test_answers_are_never_dropped_nor_invented_whatever_else_their_metadata_says():
+    nb = kinds_released()
+    copies = []
+    for cell in nb.cells[:4]:
+        twin = copy.deepcopy(cell)
+        twin["id"] = "copy-" + cell["id"]
+        copies.append(twin)
+    nb.cells += copies
+    notes = restore(nb, kinds_released())
+    # the unlocked test is the grader's: its copy goes; the others are the student's: their copies stay
+    assert [c["id"] for c in nb.cells] == ["c-manual", "c-open", "c-lsol", "c-plain", "c-last", "copy-c-manual",
+                                           "copy-c-lsol", "copy-c-plain"]
+    assert ids(nb)[5:] == [None, None, None]
+    assert notes == ["cell(s) open_test appear more than once: one copy was graded",
+                     "solution cell(s) manual, locked_sol, plain appear more than once: the copies ran as plain code"]
+
+
+def test_only_the_graders_cells_are_put_back():
+    nb = kinds_released()
+    del nb.cells[:4]
+    notes = restore(nb, kinds_released())
+    assert [c["id"] for c in nb.cells] == ["c-open", "c-last"]
+    assert notes == ["cell(s) open_test were missing: put back and graded"]
+
+
+def test_a_copied_read_only_cell_is_dropped_like_a_test():
+    nb = answered()
+    twin = copy.deepcopy(nb.cells[3])  # md_locked, the instructor's read-only text
+    twin["id"] = "twin"
+    nb.cells.append(twin)
+    notes = restore(nb, released())
+    assert [c.get("id") for c in nb.cells] == ["intro", "c-sol-a", "c-test-a", "c-md", "c-sol-b", "c-test-b",
+                                               "c-test-c"]
+    assert notes == ["cell(s) md_locked appear more than once: one copy was graded"]

@@ -75,7 +75,8 @@ def test_stray_entries_are_skipped_with_their_reason(subs):
 
 
 def test_a_missing_folder_is_the_instructors_error(tmp_path):
-    with pytest.raises(GradingError, match=r"no submissions folder at .*SUBMISSIONS/<student>/<assignment>"):
+    expected = r"no submissions folder at \S+nowhere \(expected SUBMISSIONS/<student>/<assignment>/<notebook>\.ipynb\)$"
+    with pytest.raises(GradingError, match=expected):
         find(tmp_path / "nowhere", KNOWN)
 
 
@@ -147,3 +148,26 @@ def test_copy_keeps_links_as_links_and_replaces_the_old_copy(subs, tmp_path):
     dest_file.write_text("a file where the copy goes")
     copy(src, dest_file)
     assert dest_file.is_dir()
+
+
+def test_copy_keeps_a_link_a_link_and_makes_missing_parent_folders(subs, tmp_path):
+    src = subs / "alice" / "01-measuring-cost"
+    secret = tmp_path / "source" / "answers.txt"
+    secret.parent.mkdir()
+    secret.write_text("the solutions")
+    (src / "answers.txt").symlink_to(secret)
+    dest = tmp_path / "work" / "deep" / "alice"  # neither work/ nor work/deep/ exists yet
+    copy(src, dest)
+    assert (dest / "answers.txt").is_symlink()  # copied as a link, never as the file it points at
+    assert os.readlink(dest / "answers.txt") == str(secret)
+    assert (dest / "01-measuring-cost.ipynb").read_text() == "{}"
+
+
+def test_a_linked_folder_inside_a_submission_is_not_walked_into(subs, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    os.mkfifo(outside / "pipe")
+    folder = subs / "alice" / "01-measuring-cost"
+    (folder / "linked").symlink_to(outside, target_is_directory=True)
+    assert (folder / "linked" / "pipe").is_fifo()  # through the link, the walk would meet a FIFO
+    assert problems(folder) == [("'linked'", "is a symbolic link (not followed)")]

@@ -11,7 +11,9 @@ Each assignment has a file ``course/examples/answers/<assignment>.py`` that defi
 
 A dict starts from the released notebook (every answer cell still a stub) and replaces the source
 of the answer cells it names by ``grade_id``; with ``"__base__": "solution"`` it starts from the
-solutions instead. An optional ``DESCRIPTIONS = {"carol": "the lesson's slips", ...}`` documents
+solutions instead, and ``"__student_id__": "ana"`` writes ``STUDENT_ID = "ana"`` in the notebook's
+marked id cell (an assignment with per-student variants; the grader still grades the variant of
+the student's folder). An optional ``DESCRIPTIONS = {"carol": "the lesson's slips", ...}`` documents
 what each student shows. Wrong answers may be typed there; right ones are written as formulas,
 like the solutions, since no answer key is ever typed.
 
@@ -42,6 +44,8 @@ ROOT = HERE.parents[1]
 #: The submission time written to every example's timestamp.txt (fixed: reproducible output).
 TIMESTAMP = "2025-01-15 12:00:00.000000 UTC"
 BASES = ("solution", "blank")
+#: The cell id of the marked cell where a student writes STUDENT_ID (notebooks with variants).
+STUDENT_ID_CELL = "variant-student-id"
 _MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
 
@@ -103,11 +107,16 @@ def submission(release, source, plan):
             cell.source = strip_markers(solutions[gid])
     if isinstance(plan, dict):
         for gid, text in plan.items():
-            if gid == "__base__":
+            if gid in ("__base__", "__student_id__"):
                 continue
             if gid not in answers:
                 raise BuildError(f"no answer cell with grade_id {gid!r}; the answer cells are {sorted(answers)}.")
             answers[gid].source = text.strip("\n")
+    if isinstance(plan, dict) and "__student_id__" in plan:
+        marked = [c for c in nb.cells if c.get("id") == STUDENT_ID_CELL]
+        if not marked:
+            raise BuildError(f"__student_id__ given, but the notebook has no cell with id {STUDENT_ID_CELL!r}.")
+        marked[0].source = f"STUDENT_ID = {plan['__student_id__']!r}"
     for cell in nb.cells:  # a fresh hand-in: nothing run yet
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None

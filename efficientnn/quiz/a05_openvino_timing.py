@@ -53,8 +53,9 @@ Visible tests: :func:`require_measurement` (fails, saying OpenVINO is needed, wh
 measurement), and the form checks :func:`check_layer_name_form`, :func:`check_layer_set_form`,
 :func:`check_choice_form`.
 
-Just over 600 lines because it is all of assignment 05's checking, one module for one notebook;
-about 310 of them are code, the rest docstrings, slip messages and blank lines.
+About 660 lines because it is all of assignment 05's checking (part 6's variant included), one
+module for one notebook; fewer than 400 of them are code, the rest docstrings, slip messages and
+blank lines.
 
 Example
 -------
@@ -72,7 +73,7 @@ import re
 from dataclasses import dataclass
 
 from . import ledger
-from .check import Verdict, matches
+from .check import APPROX_REL_TOL, Verdict, matches
 from .parse import AnswerFormatError, is_blank, parse_number
 from .harness import assert_right
 from .questions import LayerSpec
@@ -546,6 +547,26 @@ class IntensityQuestion:
     kind: str = "intensity"
     points: float = 1.0
 
+    def expected(self) -> float:
+        """The right answer in FLOPs per byte (:func:`layer_intensity`), computed now."""
+        return layer_intensity(self.layer)
+
+    def slip_values(self) -> list[tuple[str, float]]:
+        """Every typical wrong answer as (slip, value), those equal to the answer or to each other kept."""
+        return _intensity_slips(self.layer)
+
+    def slip_candidates(self) -> list[tuple[str, float]]:
+        """Typical wrong answers as (slip, value), most likely first, none within the 1 % of the answer."""
+        exact, out = self.expected(), []
+        for slip, value in self.slip_values():
+            if abs(value - exact) > APPROX_REL_TOL * exact and all(value != v for _, v in out):
+                out.append((slip, value))
+        return out
+
+    def check_answer(self, answer, max_points: float) -> Verdict:
+        """The verdict on ``answer`` (what :func:`efficientnn.quiz.check` returns for this question)."""
+        return intensity_verdict(answer, self, max_points)
+
     def prompt(self) -> str:
         bias = "with" if self.layer.use_bias else "without"
         return (f"Take {self.layer.describe()}, {bias} bias, one image. What is its arithmetic intensity: its "
@@ -553,9 +574,17 @@ class IntensityQuestion:
                 "once each, 4 bytes per float32 value? Give a number (FLOPs per byte, 3 significant digits).")
 
 
-def depthwise_intensity_question() -> IntensityQuestion:
-    """The graded question of assignment 05: a 5x5 depthwise convolution on 28x28x32, "same" padding, no bias."""
-    return IntensityQuestion(LayerSpec("depthwise", (28, 28, 32), kernel_size=5, padding="same", use_bias=False))
+def depthwise_intensity_question(side: int = 28, channels: int = 32, kernel: int = 5) -> IntensityQuestion:
+    """Part 6 of assignment 05: a ``kernel`` x ``kernel`` depthwise convolution on side x side x channels,
+    "same" padding, no bias; by default the common question (5x5 on 28x28x32), other sizes for variants.
+
+    Example
+    -------
+    >>> round(depthwise_intensity_question().expected(), 3)
+    6.152
+    """
+    return IntensityQuestion(LayerSpec("depthwise", (side, side, channels), kernel_size=kernel, padding="same",
+                                       use_bias=False))
 
 
 def _intensity(flops: float, in_values: int, weights: int, out_values: int, bytes_per_value: int = _BYTES) -> float:

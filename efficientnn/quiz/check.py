@@ -57,6 +57,7 @@ __all__ = [
     "assert_correct",
     "matches",
     "slip_candidates",
+    "slip_values",
 ]
 
 APPROX_REL_TOL = 0.01
@@ -226,7 +227,7 @@ def matches(parsed: ParsedNumber, target: float, rounded: bool | None = None) ->
 
 # --------------------------------------------------------------------------- typical wrong answers
 def _value(layer: LayerSpec, kind: str):
-    return {"macs": layer.macs, "flops": layer.flops, "params": layer.params}[kind]()
+    return {"macs": layer.macs, "flops": layer.flops}[kind]()  # structural slips are asked of counts only
 
 
 def _try(fn):
@@ -337,7 +338,7 @@ def _upstream_inputs(question: Question):
         if spec.kind in ("conv", "depthwise", "separable") and spec.pads == (0, 0):
             shape = _run(up[:i], start)
             same = _same_size(spec, shape) if shape is not None else None
-            out.append(("padding_assumed", _run(up[i + 1:], same) if same is not None else None))
+            out.append(("padding_assumed", _run(up[i + 1:], same)))  # None stays None: dropped below
     return [(slip, shape) for slip, shape in out if shape is not None]
 
 
@@ -367,7 +368,7 @@ def _upstream_variants(question: Question):
         value = _asked_value(question, shape)
         if value is not None:
             out.append((slip, value))
-    if not question.layer.is_spatial and up and question.kind != "output_shape":
+    if not question.layer.is_spatial and up:  # (a dense layer's output shape is its units: dropped as right)
         last = _run(up, up[0].input_shape)
         if last is not None and len(last) == 3 and last[2] > 1:
             value = _asked_value(question, (last[0] * last[1],))
@@ -483,12 +484,32 @@ def _shape_candidates(question: Question):
     return out
 
 
+def slip_values(question: Question) -> list[tuple[str, object]]:
+    """Every typical wrong answer to ``question`` as (slip name, value), before :func:`slip_candidates`
+    drops those equal to the answer or to an earlier one.
+
+    For tools that must see those collisions: per-student variants (:mod:`efficientnn.quiz.variants`)
+    keep only draws whose slips stay apart.
+
+    Example
+    -------
+    >>> q = Question("output_shape", LayerSpec("conv", (20, 20, 2), 3, filters=6))
+    >>> len(slip_values(q)) >= len(slip_candidates(q))
+    True
+    """
+    return list(_shape_candidates(question) if question.kind == "output_shape" else _number_candidates(question))
+
+
 def slip_candidates(question: Question) -> list[tuple[str, object]]:
     """Typical wrong answers to ``question``, as (slip name, value) pairs, most likely first.
 
     Values are computed from the question's parameters; any equal to the right answer are
     dropped (they are not mistakes for this layer). Combined slips are named "a+b".
+    A question of its own kind (with a ``slip_candidates`` method) gives its own.
     """
+    own = None if isinstance(question, (Question, ChoiceQuestion)) else getattr(question, "slip_candidates", None)
+    if callable(own):
+        return own()
     exact = expected(question)
     raw = _shape_candidates(question) if question.kind == "output_shape" else _number_candidates(question)
     out, seen = [], set()
@@ -612,10 +633,10 @@ def _unit_note(question: Question, parsed: ParsedNumber) -> str:
     try:
         if quantity_or_rate(f"1 {unit}") == "rate":
             return f' Note: "{unit}" with a capital S is a rate (per second); a count of operations is FLOPs.'
-    except ValueError:
-        return ' Note: write FLOPs (small s) for a count; "flops" in lower case is ambiguous.'
-    said = "macs" if unit.lower().startswith("mac") else "flops" if unit.lower().startswith("flop") else None
-    if said and said != question.kind:
+    except ValueError:  # an all-lower-case "flops" is ambiguous; "params" or "x" name no operations at all
+        return ' Note: write FLOPs (small s) for a count; "flops" in lower case is ambiguous.' if unit == "flops" else ""
+    said = "macs" if unit.lower().startswith("mac") else "flops"  # the only counts quantity_or_rate accepts
+    if said != question.kind:
         asked = "MACs" if question.kind == "macs" else "FLOPs"
         return f' Note: the question asks for {asked}, but the answer is labelled "{unit}".'
     return ""
@@ -655,7 +676,7 @@ def _rounded_from(parsed: ParsedNumber, exact) -> bool:
             step = max(step, 10.0 ** zeros)
     if step <= 1.0:
         return False
-    return math.isclose(round(exact / step) * step, value, rel_tol=1e-9)
+    return math.isclose(round(exact / step) * step, value)  # within float noise (math.isclose's 1e-9)
 
 
 def grade(question, answer, points=None) -> Verdict:

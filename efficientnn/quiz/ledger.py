@@ -208,11 +208,11 @@ def _running_cell():
 
 def _write(record: dict) -> None:
     path = os.environ.get(PATH_VARIABLE)
-    if not path or _state["written"] > MAX_LEDGER_BYTES:
+    if not path:
         return
     try:
         line = json.dumps(record, separators=(",", ":")) + "\n"
-        _state["written"] += len(line)
+        _state["written"] += len(line)  # counted even when refused: once full, the ledger stays full
         if _state["written"] > MAX_LEDGER_BYTES:
             return
         with open(path, "a", encoding="utf-8") as fh:
@@ -222,10 +222,9 @@ def _write(record: dict) -> None:
 
 
 def _user_namespace() -> dict:
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    namespace = getattr(shell, "user_ns", None)
-    return namespace if isinstance(namespace, dict) else getattr(sys.modules.get("__main__"), "__dict__", {})
+    # IPython installs the module whose namespace runs a notebook's cells as sys.modules["__main__"]
+    # (InteractiveShell.init_sys_modules), so this is the shell's user_ns, and __main__'s outside IPython.
+    return vars(sys.modules["__main__"])
 
 
 def _names_record(cell) -> dict:
@@ -320,9 +319,11 @@ class Replay:
         self.used[key] = index + 1
         record = queue[min(index, len(queue) - 1)]  # a call repeated more often than recorded: its last outcome
         if "error" in record:
-            name, message = (list(record["error"]) + ["Exception", ""])[:2]
+            # each missing part gets its own default: ["ValueError"] is a ValueError with no message
+            error = list(record["error"])
+            name, message = (error + ["Exception", ""][len(error):])[:2]
             raise _exception(name, message)
-        return decode(record.get("result", ["?", "no result"]))
+        return decode(record["result"]) if "result" in record else Unreadable("no result")
 
 
 def current_replay():

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numbers
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import numpy as np
 
@@ -68,8 +68,7 @@ def is_blank(answer) -> bool:
     return answer is None or answer is Ellipsis or (isinstance(answer, str) and not answer.strip())
 
 
-def _no_answer(what: str) -> AnswerFormatError:
-    form = SHAPE_FORM if what == "shape" else NUMBER_FORM
+def _no_answer(form: str) -> AnswerFormatError:
     return AnswerFormatError(f"There is no answer yet: {form}.")
 
 
@@ -115,7 +114,7 @@ def parse_shape(answer) -> tuple[int, ...]:
     (18, 18, 6)
     """
     if is_blank(answer):
-        raise _no_answer("shape")
+        raise _no_answer(SHAPE_FORM)
     if isinstance(answer, (bool, np.bool_)):
         raise AnswerFormatError(f"Could not read {answer!r} as a shape: {SHAPE_FORM}.")
     if isinstance(answer, numbers.Number):
@@ -145,15 +144,15 @@ def parse_shape(answer) -> tuple[int, ...]:
 
 def _parse_shape_text(text: str) -> tuple[int, ...]:
     body = text.strip()
-    if len(body) >= 2 and body[0] + body[-1] in ("()", "[]"):
+    if body[:1] + body[-1:] in ("()", "[]"):
         body = body[1:-1].strip()
     body = body.rstrip(",").strip()  # "(128,)" is a one-entry tuple
-    if re.search(r"none", body, re.IGNORECASE):
+    if "none" in body.lower():
         raise AnswerFormatError(
             f'Could not read "{text}" as a shape: leave out the batch dimension (None); {SHAPE_FORM}.'
         )
-    tokens = _SHAPE_SEPARATOR.split(body) if body else []
-    if not tokens or not all(t.isdigit() for t in tokens):
+    tokens = _SHAPE_SEPARATOR.split(body)  # [""] for an empty body
+    if not all(t.isdigit() for t in tokens):
         raise AnswerFormatError(f'Could not read "{text}" as a shape: {SHAPE_FORM}.')
     return tuple(int(t) for t in tokens)
 
@@ -204,13 +203,17 @@ def parse_number(answer) -> ParsedNumber:
     ParsedNumber(value=70000.0, approximate=True, text='~70K', resolution=1000.0, unit=None)
     """
     if is_blank(answer):
-        raise _no_answer("number")
+        raise _no_answer(NUMBER_FORM)
     if isinstance(answer, (bool, np.bool_)):
         raise AnswerFormatError(f"{answer!r} is a truth value, not a number: {NUMBER_FORM}.")
     if isinstance(answer, np.ndarray) and answer.ndim == 0:
         answer = answer.item()
     if isinstance(answer, numbers.Real):
-        value = float(answer)
+        try:
+            value = float(answer)
+        except OverflowError:  # an int (or Fraction) beyond a float's range; repr() of it may fail too
+            raise AnswerFormatError(f"That number is too large to be an answer (over 1.8e308, the largest "
+                                    f"a float holds): {NUMBER_FORM}.") from None
         if not np.isfinite(value):
             raise AnswerFormatError(f"{answer!r} is not a finite number: {NUMBER_FORM}.")
         return ParsedNumber(value, False, str(answer))
@@ -235,12 +238,9 @@ def _parse_number_text(text: str) -> ParsedNumber:
         if re.search(r"\d,\d{1,2}(?!\d)", body):
             hint = " (a comma separates thousands; use a dot for decimals)"
         raise AnswerFormatError(f'Could not read "{text}" as a number{hint}: {NUMBER_FORM}.')
-    digits = re.sub(r"\D", "", match["int"] or "0")
+    digits = re.sub(r"\D", "", match["int"])  # "" before ".5": Decimal(".5") is 0.5
     frac = match["frac"] or ""
-    try:
-        mantissa = Decimal(f"{digits}.{frac}" if frac else digits)
-    except InvalidOperation:  # pragma: no cover - the pattern admits digits only
-        raise AnswerFormatError(f'Could not read "{text}" as a number: {NUMBER_FORM}.') from None
+    mantissa = Decimal(f"{digits}.{frac}")  # "12." is 12; the pattern admits (Unicode) digits only
     exponent = match["exp"] or match["exp10"]
     scale = Decimal(10) ** int(exponent) if exponent else Decimal(1)
     mult = Decimal(MULTIPLIERS[(match["mult"] or "").lower()])
@@ -248,4 +248,12 @@ def _parse_number_text(text: str) -> ParsedNumber:
     value = sign * mantissa * scale * mult
     resolution = Decimal(10) ** -len(frac) * scale * mult
     approximate = bool(match["approx"]) or bool(exponent) or mult > 1
+    if not np.isfinite(float(value)):
+        raise AnswerFormatError(f'"{_shorten(text)}" is too large to be an answer (over 1.8e308, the largest a '
+                                f'float holds): {NUMBER_FORM}.')
     return ParsedNumber(float(value), approximate, text, float(resolution), match["unit"])
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    """``text``, cut to ``limit`` characters with an ellipsis (a 5,000-digit answer quoted whole helps nobody)."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"

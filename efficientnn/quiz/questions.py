@@ -333,6 +333,8 @@ def expected(question):
     """
     if isinstance(question, ChoiceQuestion):
         return question.choices[question.correct_index()]
+    if not isinstance(question, Question) and callable(getattr(question, "expected", None)):
+        return question.expected()  # a question of its own kind, e.g. 05's IntensityQuestion
     layer = question.layer
     if question.kind == "output_shape":
         return tuple(int(d) for d in layer.output_shape())
@@ -456,7 +458,7 @@ def base_cnn_questions(model=None) -> dict[str, Question]:
         from ..models import base_cnn
 
         model = base_cnn()
-    return {f"{layer_name}_{kind}": model_question(model, layer_name, kind, f"{layer_name}_{kind}", ask, "base_cnn")
+    return {f"{layer_name}_{kind}": model_question(model, layer_name, kind, f"{layer_name}_{kind}", ask)
             for layer_name, kind, ask in _BASE_CNN_ASK}
 
 

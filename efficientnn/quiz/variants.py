@@ -20,6 +20,13 @@ A draw is kept only if it passes :func:`problems` (which the tests re-run on eve
 Otherwise the generator draws again. Self-learners without an id get a fresh random variant on
 every call, like the drill.
 
+In a notebook: :func:`show_variant` prints the student's own questions (never their answers),
+:func:`check_variant` / :func:`grade_variant` check an answer (the self-check and the hidden
+test), with the truth computed at check time from (id, assignment). The id is :func:`whoami`'s:
+while grading, the grader's (:data:`GRADER_VARIABLE`, set by :func:`graded_as` for the kernel and
+for its clean re-check) always wins over the notebook's ``STUDENT_ID``; a notebook without any id
+keeps one random variant per session (:func:`new_variant` draws another).
+
 Example
 -------
 >>> questions = variant("alice", "02-base-cnn")
@@ -31,10 +38,10 @@ True
 from __future__ import annotations
 
 import hashlib
-import importlib
 import math
 import os
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Callable
 
@@ -42,7 +49,7 @@ import numpy as np
 
 from ..layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU, SeparableConv2D
 from ..models import Sequential
-from .check import APPROX_REL_TOL, check
+from .check import APPROX_REL_TOL, Verdict, check, scaled, slip_values
 from .questions import LayerSpec, Question, base_cnn_questions, expected
 
 __all__ = [
@@ -58,6 +65,15 @@ __all__ = [
     "told_apart",
     "answer_sources",
     "whoami",
+    "GRADER_VARIABLE",
+    "ANSWER_PREFIX",
+    "answer_variable",
+    "graded_as",
+    "my_variant",
+    "new_variant",
+    "show_variant",
+    "check_variant",
+    "grade_variant",
 ]
 
 #: Name prefix of every variant question, so it never clashes with the common question it mirrors.
@@ -66,9 +82,6 @@ PREFIX = "variant_"
 MAX_PAPER_COUNT = 10_000_000
 _MAX_HYPER = 256  # no hyper-parameter larger than this
 _ATTEMPTS = 400  # draws tried before giving up (the tests measure how many are needed)
-
-# check.py is shadowed by the function check in the package namespace, hence the import by name.
-_checker = importlib.import_module("efficientnn.quiz.check")
 
 
 # --------------------------------------------------------------------------- models of a variant
@@ -197,10 +210,10 @@ def _pruning(p: dict) -> dict:
 
 def _pruning_slips(p: dict, name: str) -> list:
     """06's own slips, with their FLOPs twins, as check_filter_pruning adds them."""
-    from .a06_pruning import _pruning_slip_values
+    from .a06_pruning import pruning_slip_values
 
     out = []
-    for slip, value in _pruning_slip_values(name, _cnn(p)):
+    for slip, value in pruning_slip_values(name, _cnn(p)):
         out += [(slip, value), ("flops_for_macs+" + slip, 2 * value)]
     return out
 
@@ -209,23 +222,65 @@ def _no_slips(p: dict, name: str) -> list:
     return []
 
 
+def _check_plain(p: dict, name: str, question: Question, answer) -> Verdict:
+    return check(question, answer)
+
+
+def _check_pooled(p: dict, name: str, question: Question, answer) -> Verdict:
+    """As 03's checker: the quiz's verdict, and "pooling ignored" named, with the value of the student's
+    own unpooled model (03's checker compares with base_cnn's)."""
+    from .a03_pooling import POOLING_SLIP_MESSAGES
+    from .harness import add_slips
+
+    candidates = [(slip, value, POOLING_SLIP_MESSAGES[slip]) for slip, value in _pooling_slips(p, name)]
+    return add_slips(check(question, answer), question, answer, candidates)
+
+
+def _check_pruning(p: dict, name: str, question: Question, answer) -> Verdict:
+    """06's checker, which also names the structured-pruning slips, on the student's own model."""
+    from .a06_pruning import check_filter_pruning
+
+    return check_filter_pruning(name, answer, _cnn(p))
+
+
+def _intensity(p: dict) -> dict:
+    """05: part 6, the arithmetic intensity of the student's own "same" depthwise convolution."""
+    from .a05_openvino_timing import depthwise_intensity_question
+
+    return {"depthwise_intensity": depthwise_intensity_question(p["side"], p["channels"], p["kernel"])}
+
+
+# The channels cancel out of the intensity (every count is per channel), so only (kernel, side) vary the
+# answer: a pair is drawn uniformly from sides of kernel + 1 to 3 x kernel. Near 3 x kernel the intensity
+# flattens towards kernel^2 / 4; this range keeps at least 95 % of pairs of students apart.
+_INTENSITY_SIZES = tuple((k, side) for k in (3, 5, 7, 9, 11) for side in range(k + 1, 3 * k + 1))
+
+
+def _draw_intensity(rng) -> dict:
+    kernel, side = _INTENSITY_SIZES[int(rng.integers(len(_INTENSITY_SIZES)))]
+    # at most 32 channels: the FLOPs a student multiplies out stay under MAX_PAPER_COUNT
+    return {"side": side, "channels": 8 * int(rng.integers(1, 5)), "kernel": kernel}
+
+
 @dataclass(frozen=True)
 class _Template:
     common: dict  # the common question's parameters
     draw: Callable  # rng -> parameters
     build: Callable  # parameters -> {name: Question}, the same builder as the common questions'
     extra_slips: Callable = _no_slips  # (parameters, name) -> [(slip, value)], the assignment's own
+    checker: Callable = _check_plain  # (parameters, name, question, answer) -> Verdict, naming those slips too
 
 
 _TEMPLATES = {
     "01-measuring-cost": _Template(_LESSON_COMMON, _draw_lesson, _lesson),
     "02-base-cnn": _Template(_CNN_COMMON, _draw_cnn, _base_cnn),
-    "03-pooling": _Template(_CNN_COMMON, _draw_pooled, _pooling, _pooling_slips),
+    "03-pooling": _Template(_CNN_COMMON, _draw_pooled, _pooling, _pooling_slips, _check_pooled),
     "04-separable-convolutions": _Template(_SEPARABLE_COMMON, _draw_separable, _separable),
-    "06-pruning": _Template(_CNN_COMMON, _draw_cnn, _pruning, _pruning_slips),
+    "05-openvino-timing": _Template({"side": 28, "channels": 32, "kernel": 5}, _draw_intensity, _intensity),
+    "06-pruning": _Template(_CNN_COMMON, _draw_cnn, _pruning, _pruning_slips, _check_pruning),
 }
-#: Assignments with variant questions. 05 (timings measured on the grading machine) and 07
-#: (functions checked on random arrays) have no computed numeric question to vary.
+#: Assignments with variant questions. 05 varies only its computed part 6 (parts 1 to 5 are timings
+#: measured on the grading machine); 07 (functions checked on random arrays) has no numeric question to vary.
 ASSIGNMENTS = tuple(_TEMPLATES)
 
 
@@ -254,6 +309,13 @@ class Variant:
     def extra_slips(self, name: str) -> list:
         """The assignment's own slips for question ``name`` (with or without the prefix)."""
         return _TEMPLATES[self.assignment].extra_slips(self.params, _bare(name))
+
+    def check(self, name: str, answer) -> Verdict:
+        """Check ``answer`` to question ``name`` with the assignment's own checker (its own slips named too)."""
+        if name not in self.questions:
+            raise ValueError(f"no variant question {name!r} in {self.assignment}; the names are: "
+                             f"{', '.join(self.questions)}.")
+        return _TEMPLATES[self.assignment].checker(self.params, _bare(name), self.questions[name], answer)
 
 
 def _bare(name: str) -> str:
@@ -357,15 +419,16 @@ def known_slips(v: Variant, name: str) -> list:
 
 def _raw_slips(question: Question) -> list:
     # The checker's candidates before slip_candidates drops duplicates: collisions must be seen.
-    return list(_checker._shape_candidates(question) if question.kind == "output_shape"
-                else _checker._number_candidates(question))
+    own = getattr(question, "slip_values", None)  # a question of its own kind (05's intensity) has its own
+    return list(own()) if callable(own) else slip_values(question)
 
 
 def _same(kind: str, a, b) -> bool:
-    """Whether two answers are one for the checker: equal shapes; ratios within twice the 1 % tolerance."""
+    """Whether two answers are one for the checker: equal shapes; ratios and intensities within twice the
+    1 % tolerance."""
     if kind == "output_shape":
         return tuple(int(x) for x in a) == tuple(int(x) for x in b)
-    if kind == "ratio":
+    if kind in ("ratio", "intensity"):
         return abs(a - b) <= 2 * APPROX_REL_TOL * max(abs(a), abs(b))
     return math.isclose(a, b, rel_tol=1e-9)
 
@@ -413,6 +476,8 @@ def _paper_problem(question: Question) -> str | None:
     answer = expected(question)
     if question.kind in ("macs", "flops", "params") and not 0 < answer < MAX_PAPER_COUNT:
         return f"{question.kind} of {answer}, outside 1..{MAX_PAPER_COUNT}"
+    if question.kind == "intensity" and not 0 < question.layer.flops() < MAX_PAPER_COUNT:
+        return f"an intensity over {question.layer.flops()} FLOPs, outside 1..{MAX_PAPER_COUNT}"
     return None
 
 
@@ -489,21 +554,29 @@ UNSET_IDS = ("", "your id", "your_id", "student id", "...")
 def whoami(student_id=None, nbgrader_user: bool = False) -> tuple:
     """The id whose variant a notebook shows, and where it came from.
 
-    In order: the ``STUDENT_ID`` the student wrote in the marked cell (passed here), the
-    JupyterHub user name (``JUPYTERHUB_USER``), and, with ``nbgrader_user=True``, the account
-    name nbgrader's exchange submits under (:func:`nbgrader.utils.get_username`). The grader
-    never asks: it uses the submission folder's name.
+    In order: the grader's id while grading (:data:`GRADER_VARIABLE`, the submission folder's
+    name: it always wins), the ``STUDENT_ID`` the student wrote in the marked cell (passed here),
+    the JupyterHub user name (``JUPYTERHUB_USER``), and, with ``nbgrader_user=True``, the
+    account name nbgrader's exchange submits under (:func:`nbgrader.utils.get_username`).
 
     Returns
     -------
-    (id, source) : (str, "cell" | "jupyterhub" | "nbgrader"), or (None, "none") for a
-        self-learner, who then gets a random variant per call
+    (id, source) : (str, "grader" | "cell" | "jupyterhub" | "nbgrader"), or (None, "none") for
+        a self-learner, who then gets a random variant per session
 
     Example
     -------
     >>> whoami("  ana ")
     ('ana', 'cell')
     """
+    grader = os.environ.get(GRADER_VARIABLE, "").strip()
+    if grader:
+        return grader, "grader"
+    return _claimed(student_id, nbgrader_user)
+
+
+def _claimed(student_id, nbgrader_user: bool = False) -> tuple:
+    """The id the notebook itself names (the cell, the hub, nbgrader's account), never the grader's."""
     if student_id is not None and not isinstance(student_id, str):
         raise ValueError(f'STUDENT_ID must be text such as "ana", got {type(student_id).__name__} {student_id!r}.')
     if student_id is not None and student_id.strip().casefold() not in UNSET_IDS:
@@ -516,3 +589,182 @@ def whoami(student_id=None, nbgrader_user: bool = False) -> tuple:
 
         return get_username(), "nbgrader"
     return None, "none"
+
+
+# --------------------------------------------------------------------------- a notebook's own variant
+#: The environment variable through which the grader names the student whose variant is graded
+#: (the submission folder's name). The grader sets it for the kernel and for its clean re-check,
+#: so an id written in the notebook never decides what the answers are checked against.
+GRADER_VARIABLE = "EFFICIENTNN_STUDENT"
+#: A variant question ``variant_x`` is answered in the notebook variable ``answer_variant_x``.
+ANSWER_PREFIX = "answer_"
+
+# A kernel's own variants: {assignment: Variant} (a self-learner's random one stays for the session)
+# and {assignment: (id, source)} the notebook said it was answered for (:func:`show_variant`).
+_session: dict = {}
+_claims: dict = {}
+
+
+def answer_variable(name: str) -> str:
+    """The notebook variable that holds the answer to variant question ``name``.
+
+    Example
+    -------
+    >>> answer_variable("variant_conv1_flops")
+    'answer_variant_conv1_flops'
+    """
+    return ANSWER_PREFIX + name
+
+
+@contextmanager
+def graded_as(student_id: str):
+    """Within the block, every variant is the one of ``student_id`` (the grader's id), whatever the notebook says.
+
+    The grader wraps the kernel and its clean re-check in this; processes started inside inherit it.
+    """
+    student = _student(student_id)
+    previous = os.environ.get(GRADER_VARIABLE)
+    os.environ[GRADER_VARIABLE] = student
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(GRADER_VARIABLE, None)
+        else:
+            os.environ[GRADER_VARIABLE] = previous
+
+
+def my_variant(assignment: str, student_id=None) -> Variant:
+    """The variant a notebook shows and checks: of :func:`whoami`'s id, or, with no id, a random one
+    drawn once per session (:func:`new_variant` draws another).
+
+    Example
+    -------
+    >>> my_variant("02-base-cnn", "ana").params == draw("ana", "02-base-cnn").params
+    True
+    """
+    student, _ = whoami(student_id)
+    if student is not None:
+        return draw(student, assignment)
+    if assignment not in _session:
+        _session[assignment] = draw(None, assignment)
+    return _session[assignment]
+
+
+def new_variant(assignment: str) -> Variant:
+    """A new random variant for a self-learner (no id): the notebook shows and checks it from now on.
+
+    Raises
+    ------
+    ValueError
+        If the notebook has a student id: a student's variant is fixed by the id.
+    """
+    student, source = whoami(_claims.get(assignment, (None, ""))[0])
+    if student is not None:
+        raise ValueError(f"your variant is fixed by your student id {student!r} (from {_SOURCES[source]}); "
+                         "only a notebook without an id gets random variants.")
+    _session[assignment] = draw(None, assignment)
+    return _session[assignment]
+
+
+_SOURCES = {"grader": "the grader: the name of your submission's folder", "cell": "your STUDENT_ID cell",
+            "jupyterhub": "your JupyterHub account", "nbgrader": "your nbgrader account",
+            "none": "nowhere: no id"}
+
+
+def _shared_start(prompts: list) -> str:
+    """The sentence(s) every prompt starts with (the network they are about), or ""."""
+    if len(prompts) < 2:
+        return ""
+    start = os.path.commonprefix(prompts)
+    cut = start.rfind(". ")
+    return start[:cut + 1] if cut > 0 else ""
+
+
+def show_variant(assignment: str, student_id=None) -> Variant:
+    """Print the student's own variant questions of ``assignment`` (prompts and answer names, never answers).
+
+    Remembers ``student_id`` as the id the notebook is answered for, so that a check against
+    another id (the grader's) can say so.
+
+    Parameters
+    ----------
+    assignment : str, e.g. "02-base-cnn"
+    student_id : str or None, the ``STUDENT_ID`` of the notebook's marked cell ("" when unset)
+
+    Returns
+    -------
+    Variant, the one shown (its ``params`` are the sizes the prompts give)
+    """
+    _claims[assignment] = _claimed(student_id)
+    v = my_variant(assignment, student_id)
+    student, source = whoami(student_id)
+    claimed = _claims[assignment][0]
+    if student is None:
+        print(f"No student id: a random variant, kept while this kernel runs. "
+              f'new_variant("{assignment}") draws another; a STUDENT_ID fixes yours.')
+    else:
+        print(f"Your variant, for student id {student!r} (from {_SOURCES[source]}).")
+        if source == "grader" and claimed not in (None, student):
+            print(f"This notebook was answered for {claimed!r}: it is graded for {student!r}.")
+    prompts = [q.prompt() for q in v.questions.values()]
+    shared = _shared_start(prompts)
+    if shared:
+        print("\n" + shared)
+    for number, (name, question) in enumerate(v.questions.items(), start=1):
+        print(f"\nV{number} ({question.points:g} point(s)), answer in {answer_variable(name)}:\n  "
+              f"{question.prompt()[len(shared):].strip()}")
+    return v
+
+
+def _id_note(assignment: str, student_id) -> str:
+    """What a verdict adds when the notebook names another id than the one it is graded for."""
+    student, source = whoami(student_id)
+    claimed = _claimed(student_id)[0] if student_id is not None else _claims.get(assignment, (None, ""))[0]
+    if source != "grader" or claimed in (None, student):
+        return ""
+    return (f" (This notebook was answered for {claimed!r}; it is graded against the variant of {student!r}, "
+            "the id of your submission.)")
+
+
+def check_variant(assignment: str, name: str, answer, student_id=None) -> Verdict:
+    """Check ``answer`` to the student's own variant question ``name``: the truth is computed now,
+    from (the student's id, ``assignment``), the grader's id winning (:func:`whoami`).
+
+    Parameters
+    ----------
+    assignment : str, e.g. "02-base-cnn"
+    name : str, e.g. "variant_conv1_flops"
+    answer : the student's answer, in any form :func:`efficientnn.quiz.check` reads
+    student_id : str or None, the notebook's ``STUDENT_ID``; None: the one :func:`show_variant` was given
+
+    Returns
+    -------
+    Verdict, whose message never holds the expected value
+
+    Raises
+    ------
+    ValueError
+        If the assignment has no variants or ``name`` is not one of its questions.
+
+    Example
+    -------
+    >>> right = expected(variant("ana", "02-base-cnn")["variant_fc2_flops"])
+    >>> check_variant("02-base-cnn", "variant_fc2_flops", right, student_id="ana").correct
+    True
+    """
+    verdict = my_variant(assignment, student_id if student_id is not None
+                         else _claims.get(assignment, (None, ""))[0]).check(name, answer)
+    note = _id_note(assignment, student_id)
+    return replace(verdict, message=verdict.message + note) if note else verdict
+
+
+def grade_variant(assignment: str, name: str, answer, points=None, student_id=None) -> Verdict:
+    """:func:`check_variant` scaled to a hidden-test cell's ``points`` (its plain-text form is the points earned).
+
+    Example
+    -------
+    >>> grade_variant("02-base-cnn", "variant_fc2_flops", "12", points=2, student_id="ana").points
+    0.0
+    """
+    return scaled(check_variant(assignment, name, answer, student_id), points)

@@ -1,13 +1,13 @@
 """Example class for 01-measuring-cost (read by course/examples/build.py).
 
-alice: every solution (9 / 9). bob: the released notebook untouched (0).
+alice: every solution, her own variant included (15 / 15). bob: the released notebook untouched (0).
 carol: the lesson's slips: no +1 in the output size, the depth subtracted in the lesson's
 questions, MACs returned for FLOPs, bias adds counted, MACs divided by the FLOPS in question 3;
-conv_macs written out right (2 / 9).
+conv_macs written out right; variant left blank (2 / 15).
 dave: partial credit: stride and padding ignored, conv_flops left blank, the right height and
-width with the input's depth in question 2, the time of question 3 left in seconds (4.5 / 9).
+width with the input's depth in question 2, the time of question 3 left in seconds; variant left blank (4.5 / 15).
 erin: right throughout in other accepted forms: numpy values and lists returned, shapes as
-strings, the time as a string in µs (9 / 9).
+strings, the time as a string in µs; her variant from the solutions' formulas (15 / 15).
 """
 
 DESCRIPTIONS = {

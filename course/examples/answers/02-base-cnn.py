@@ -1,19 +1,38 @@
 """Example class for 02-base-cnn (read by course/examples/build.py).
 
-alice: every solution (10 / 10). bob: the released notebook untouched (0).
-carol: a typical slip in every answer: no +1, MACs for FLOPs, input depth left out, bias counted (0).
-dave: rounded answers, one cut off instead of rounded, a wrong depth, one left blank (5.5 / 10).
-erin: every answer right, each in a different accepted form (10 / 10).
-Right answers are written as formulas, like the solutions: no answer key is typed here.
+alice: every solution, her own variant included (16 / 16). bob: the released notebook untouched (0).
+carol: a typical slip in every answer: no +1, MACs for FLOPs, input depth left out, bias counted;
+her variant left blank (0 / 16).
+dave: rounded answers, one cut off instead of rounded, a wrong depth, one left blank; his variant
+left blank (5.5 / 16).
+erin: every answer of the lesson's quiz right, each in a different accepted form; her id written in
+the marked cell, her variant left blank (10 / 16).
+frank: the lesson's quiz right, and the variant answers copied from alice's notebook, her id
+included: graded against his own variant, they score 0 (10 / 16), and the integrity report
+(course/integrity.csv) lists each of them as alice's.
+Right answers are written as formulas, like the solutions: no answer key is typed here. frank's
+copied values are computed from alice's variant when the class is built.
 """
+from autograder.variants import variant_rows
 
 DESCRIPTIONS = {
     "alice": "the solutions: full marks",
     "bob": "blank: the released notebook, unchanged",
     "carol": "a typical slip in every answer",
     "dave": "rounded answers (one cut off), a wrong depth, one question blank: partial credit",
-    "erin": "every answer right, in varied accepted forms",
+    "erin": "every answer of the quiz right, in varied accepted forms; variant blank",
+    "frank": "the quiz right; the variant answers copied from alice: 0 for them, listed in the integrity report",
 }
+
+
+def _copied_from(student: str) -> dict:
+    """The variant answer cells of a student who pasted ``student``'s values (computed, never typed)."""
+    cells = {}
+    for row in variant_rows(student, "02-base-cnn"):
+        value = tuple(row["answer"]) if isinstance(row["answer"], list) else row["answer"]
+        cells[f"answer_{row['question']}"] = f"answer_{row['question']} = {value!r}  # from {student}'s notebook"
+    return cells
+
 
 STUDENTS = {
     "alice": "solution",
@@ -33,7 +52,9 @@ STUDENTS = {
         "answer_conv2_flops": 'answer_conv2_flops = f"~{2 * 24 * 24 * 5 * 45 / 1000:.0f}K"',
         "answer_fc1_flops": 'answer_fc1_flops = f"{2 * 24 * 24 * 5 * 128 / 1e6:.2f}M"',
     },
+    "frank": {"__base__": "solution", "__student_id__": "alice", **_copied_from("alice")},
     "erin": {
+        "__student_id__": "erin",
         "answer_conv1_shape": 'answer_conv1_shape = f"{28 - 2} X {28 - 2} X 5"',
         "answer_conv1_flops": 'answer_conv1_flops = f"{2 * 26 * 26 * 5 * 9:,}"',
         "answer_conv2_shape": "answer_conv2_shape = [28 - 4, 28 - 4, 5]",

@@ -1,10 +1,10 @@
 """Example class for 03-pooling (read by course/examples/build.py).
 
-alice: every solution (11 / 11). bob: the released notebook untouched (0).
+alice: every solution, her own variant included (15 / 15). bob: the released notebook untouched (0).
 carol: the typical slips: the running maximum started at 0, pooling ignored in the model
-questions, MACs given for FLOPs (0 / 11).
+questions, MACs given for FLOPs; variant blank (0 / 15).
 dave: partial credit: the stride ignored (windows always side by side), the input's depth in the
-pool1 shape, a rounded count, one question left blank (6 / 11).
+pool1 shape, a rounded count, one question left blank; variant blank (6 / 15).
 Right answers are written as formulas, like the solutions: no answer key is typed here.
 """
 

@@ -1,11 +1,11 @@
 """Example class for 04-separable-convolutions (read by course/examples/build.py).
 
-alice: every solution (11 / 11). bob: the released notebook untouched (0).
+alice: every solution, her own variant included (13 / 13). bob: the released notebook untouched (0).
 carol: the typical slips: a flipped (mathematician's) kernel, the pointwise output as deep as its
 input, the pointwise MACs counted on the input's size, the ratio upside down, the bias
-forgotten (0 / 11).
+forgotten; variant blank (0 / 13).
 dave: the layers right (written differently from the solution), FLOPs counted for MACs, the ratio
-as a rounded percentage, the parameter question left blank (8 / 11).
+as a rounded percentage, the parameter question left blank; variant blank (8 / 13).
 Right answers are written as formulas, like the solutions: no answer key is typed here.
 """
 

@@ -4,17 +4,17 @@ Parts 1 to 5 are checked against the measurement taken when the notebook runs fo
 the answers below that read the measurement are written as code over the measured rows (as a
 student's typed name would be checked against the grading run, these stay in step with it).
 
-alice: every solution (8 / 8). bob: the released notebook untouched (0).
+alice: every solution, her own variant included (9 / 9). bob: the released notebook untouched (0).
 carol: the lesson's slips: the convolution with the most FLOPs taken for the slower one, the
 NOT_RUN flatten taken for the fused layers (the ReLUs left out), the speed-up compared with the MAC
-fraction instead of the MAC ratio, MACs per byte for the intensity. Her part 1 (the layer with the
-most FLOPs) and part 4 are right on this course's machines, where fc1 has both the most FLOPs and
-the largest time: 2 / 8 there, or 3 / 8 in a run where the two convolutions' times tie (seen when
-grading with --workers 2, the kernels then compete for the cores).
+fraction instead of the MAC ratio, MACs per byte for the intensity; variant blank. Her part 1 (the
+layer with the most FLOPs) and part 4 are right on this course's machines, where fc1 has both the
+most FLOPs and the largest time: 2 / 9 there, or 3 / 9 in a run where the two convolutions' times
+tie (seen when grading with --workers 2, the kernels then compete for the cores).
 dave: partial credit: only the ReLUs fused into convolutions listed, values instead of bytes in
-the intensity, the rest right (4 / 8).
+the intensity, the rest right, his variant from the solution's formula (5 / 9).
 erin: right throughout, in other accepted forms (upper case and spaces, a comma-separated string,
-"Faster", "less", the intensity as a string) (8 / 8).
+"Faster", "less", the intensity and her variant's as strings) (9 / 9).
 """
 
 DESCRIPTIONS = {
@@ -22,7 +22,7 @@ DESCRIPTIONS = {
     "bob": "blank: the released notebook, unchanged",
     "carol": "FLOPs for time, NOT_RUN for fused, the MAC fraction for the ratio, MACs per byte",
     "dave": "one fused layer missed, values for bytes, the rest right: partial credit",
-    "erin": "right throughout, in other accepted forms",
+    "erin": "right throughout, in other accepted forms, her variant included",
 }
 
 STUDENTS = {
@@ -89,6 +89,12 @@ answer_speedup_vs_macs = "less" if best_ms["standard"] / best_ms["separable"] < 
 flops = 2 * 28 * 28 * 32 * 5 * 5
 bytes_moved = 4 * (2 * 28 * 28 * 32 + 5 * 5 * 32)
 answer_depthwise_intensity = f"{flops / bytes_moved:.3g}"
+''',
+        "answer_variant_depthwise_intensity": '''
+p = my_variant.params
+flops = 2 * p["side"] ** 2 * p["channels"] * p["kernel"] ** 2
+bytes_moved = 4 * (2 * p["side"] ** 2 * p["channels"] + p["kernel"] ** 2 * p["channels"])
+answer_variant_depthwise_intensity = f"{flops / bytes_moved:.3g}"
 ''',
     },
 }

@@ -1,15 +1,15 @@
 """Example class for 06-pruning (read by course/examples/build.py).
 
-alice: every solution (12 / 12). bob: the released notebook untouched (0).
+alice: every solution, her own variant included (14 / 14). bob: the released notebook untouched (0).
 carol: the typical slips: the largest weights pruned, the density returned for the sparsity, the
 column indices left out of the CSR size, fc1's inputs left as they were before pruning, every
-layer pruned at once in the sensitivity scan, the strongest filters removed (0 / 12).
+layer pruned at once in the sensitivity scan, the strongest filters removed; variant blank (0 / 14).
 dave: partial credit: a magnitude threshold instead of an exact count (right without ties, wrong on
 the edge cases), the sparsity right, rows instead of rows + 1 row pointers, the MACs right as a
-rounded value, the scan right, the next layer's inputs left uncut (7 / 12).
+rounded value, the scan right, the next layer's inputs left uncut; variant blank (7 / 14).
 erin: right throughout, written differently (np.where and lexsort, np.mean, a CSR size built from
 the arrays themselves, the MACs as a string with commas, a scan that prunes with its own numpy
-mask, filters kept with np.delete) (12 / 12).
+mask, filters kept with np.delete); variant blank (12 / 14).
 Right answers are written as formulas, like the solutions: no answer key is typed here.
 """
 

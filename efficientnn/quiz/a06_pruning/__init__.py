@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from .filter_questions import (CONV1_FILTERS_REMOVED, CONV2_FILTERS_REMOVED, _pruning_slip_values,
                                assert_filter_pruning, assert_filter_pruning_understood, check_filter_pruning,
-                               pruned_base_cnn, pruning_questions, pruning_widget)
+                               pruned_base_cnn, pruning_questions, pruning_slip_values, pruning_widget)
 from .magnitude import (MAGNITUDE_PRUNE_CASE_SETS, check_csr_bytes, check_csr_bytes_form, check_magnitude_prune,
                         check_magnitude_prune_form, check_weight_sparsity, check_weight_sparsity_form,
                         csr_bytes_cases, magnitude_prune_cases, weight_sparsity_cases)
@@ -73,6 +73,7 @@ __all__ = [
     "CONV2_FILTERS_REMOVED",
     "pruned_base_cnn",
     "pruning_questions",
+    "pruning_slip_values",
     "check_filter_pruning",
     "assert_filter_pruning_understood",
     "assert_filter_pruning",

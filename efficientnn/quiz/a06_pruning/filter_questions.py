@@ -23,6 +23,7 @@ from .slips import PRUNING_SLIP_MESSAGES
 __all__ = [
     "CONV1_FILTERS_REMOVED", "CONV2_FILTERS_REMOVED", "pruned_base_cnn", "pruning_questions",
     "check_filter_pruning", "assert_filter_pruning_understood", "assert_filter_pruning", "pruning_widget",
+    "pruning_slip_values",
 ]
 
 #: How many filters the structured-pruning questions remove (conv1 and conv2 of base_cnn have 5).
@@ -99,8 +100,22 @@ def pruning_questions(model=None) -> dict[str, Question]:
     return out
 
 
-def _pruning_slip_values(name, model):
-    """(slip, MACs) of the wrong answers specific to a structured-pruning question."""
+def pruning_slip_values(name: str, model=None) -> list:
+    """(slip, MACs) of the wrong answers specific to the structured-pruning question ``name``.
+
+    Every value, before any is dropped for equalling the answer (a slip void for this model), so
+    that per-student variants (:mod:`efficientnn.quiz.variants`) can check which slips stay apart.
+
+    Parameters
+    ----------
+    name : str, a key of :func:`pruning_questions`
+    model : Sequential or None, the unpruned model (default :func:`efficientnn.models.base_cnn`)
+
+    Example
+    -------
+    >>> dict(pruning_slip_values("fc1_macs_after_conv2_pruning"))["next_layer_unchanged"]
+    368640
+    """
     model = _base(model)
     row = next(r for r in _FILTER_QUESTIONS if r[0] == name)
     _, pruned, asked, removed = row
@@ -118,6 +133,9 @@ def _pruning_slip_values(name, model):
     return out
 
 
+_pruning_slip_values = pruning_slip_values  # its former private name
+
+
 def check_filter_pruning(name: str, answer, model=None) -> Verdict:
     """Check an answer to ``pruning_questions()[name]``.
 
@@ -132,7 +150,7 @@ def check_filter_pruning(name: str, answer, model=None) -> Verdict:
     question = questions[name]
     right = question.layer.macs()
     candidates = []
-    for slip, value in _pruning_slip_values(name, model):
+    for slip, value in pruning_slip_values(name, model):
         candidates.append((slip, value, PRUNING_SLIP_MESSAGES[slip]))
         candidates.append(("flops_for_macs+" + slip, 2 * value,
                            f"{SLIP_MESSAGES['flops_for_macs']} {PRUNING_SLIP_MESSAGES[slip]}"))
