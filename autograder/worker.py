@@ -424,14 +424,6 @@ def run_autograde(job: GradingJob) -> Result:
         return Result("failed", [f"the grader failed on it ({type(exc).__name__}): scored 0"], traceback.format_exc())
 
 
-def _cpu_seconds() -> float:
-    """CPU seconds (user + system) of this process and its waited-for children: the kernel, bwrap."""
-    import resource
-
-    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
-                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 2 or argv[0] not in ("generate", "autograde"):
@@ -441,9 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     use_local_path()
     if command == "autograde":
         job = GradingJob.read(Path(spec_path))
-        result = run_autograde(job)
-        result.steps["cpu"] = _cpu_seconds()
-        result.write(job.result_path)
+        run_autograde(job).write(job.result_path)
     else:
         spec = json.loads(Path(spec_path).read_text())
         Path(spec["result"]).write_text(json.dumps(generate(spec), indent=1))

@@ -57,6 +57,11 @@ CONCEPTS = {
     "time_from_macs": (r"MACs.*FLOPs|two FLOPs", None),
     "rate_inverted": (r"upside down|speed.*work|per second", None),
     "time_units": (r"thousand|million|1000 ms|seconds", None),
+    # 05's intensity hint ("... MACs per output value, ... the weights and the output ...") must not name these
+    "macs_per_byte": (r"MACs per byte|every MAC is two FLOPs", None),
+    "elements_not_bytes": (r"not bytes|4 bytes in memory", None),
+    "activation_left_out": (r"one of the input and the output|count both", None),
+    "weights_left_out": (r"weights were left out", None),
 }
 
 # --------------------------------------------------------------------------- 02: base_cnn
@@ -295,12 +300,34 @@ CORPUS += [
          answer="answer_inference_time = 60e6 / 25e9"),
 ]
 
+# --------------------------------------------------------------------------- 05: part 6, arithmetic intensity
+# A 5x5 depthwise convolution on 28x28x32, "same" padding, no bias: FLOPs / bytes of input, weights, output.
+_05 = "05-openvino-timing"
+CORPUS += [
+    dict(assignment=_05, test="test_depthwise_intensity", slip="macs_per_byte",
+         answer="answer_depthwise_intensity = 28 * 28 * 32 * 5 * 5 / (4 * (28 * 28 * 32 + 5 * 5 * 32 + 28 * 28 * 32))"),
+    dict(assignment=_05, test="test_depthwise_intensity", slip="elements_not_bytes",
+         answer="answer_depthwise_intensity = 2 * 28 * 28 * 32 * 5 * 5 / (28 * 28 * 32 + 5 * 5 * 32 + 28 * 28 * 32)"),
+    dict(assignment=_05, test="test_depthwise_intensity", slip="activation_left_out",
+         answer="answer_depthwise_intensity = 2 * 28 * 28 * 32 * 5 * 5 / (4 * (28 * 28 * 32 + 5 * 5 * 32))"),
+    dict(assignment=_05, test="test_depthwise_intensity", slip="weights_left_out",
+         answer="answer_depthwise_intensity = 2 * 28 * 28 * 32 * 5 * 5 / (4 * (28 * 28 * 32 + 28 * 28 * 32))"),
+    dict(assignment=_05, test="test_depthwise_intensity", slip="ratio_inverted",
+         answer="answer_depthwise_intensity = 4 * (28 * 28 * 32 + 5 * 5 * 32 + 28 * 28 * 32) / (2 * 28 * 28 * 32 * 5 * 5)"),
+    dict(assignment=_05, test="test_depthwise_intensity", slip="padding_ignored",
+         answer="answer_depthwise_intensity = 2 * 24 * 24 * 32 * 5 * 5 / (4 * (28 * 28 * 32 + 5 * 5 * 32 + 24 * 24 * 32))"),
+    dict(assignment=_05, test="test_depthwise_intensity", slip="standard_conv_counted",
+         answer="answer_depthwise_intensity = 2 * 28 * 28 * 32 * 5 * 5 * 32 / "
+                "(4 * (28 * 28 * 32 + 5 * 5 * 32 * 32 + 28 * 28 * 32))"),
+]
+
 # --------------------------------------------------------------------------- variants (issue 14)
 # The same slips, rebuilt on per-student variants: each template is one of the entries above with
-# the variant's own sizes in place of base_cnn's (s1, s2: the sides after conv1 and conv2). A
-# template's answer is what a student with that variant types; its test is the variant's graded
-# cell, judged for that student (the grader's id). The common sizes turn every template back into
-# the entry above it mirrors (tests/test_slip_corpus.py checks this).
+# the variant's own sizes in place of the common ones (the variant's parameters, plus the sides
+# they lead to: :data:`SIZES`). A template's answer is what a student with that variant types; its
+# test is the variant's graded cell, judged for that student (the grader's id). The common sizes
+# turn every template back into the entry above it mirrors, and every entry of a question with a
+# variant has its template, or is a listed gap (tests/test_slip_corpus.py checks both).
 #: Students whose variants the corpus is rebuilt for.
 VARIANT_IDS = ("corpus-ana", "corpus-ben", "corpus-cy")
 
@@ -343,7 +370,80 @@ _V06 = [  # mirrors the structured-pruning entries of 06: (variant question, sli
     ("conv2_macs_after_conv1_pruning", "pruned_input_ignored", "{s2} * {s2} * {f2} * {k2} * {k2} * {f1}"),
     ("conv2_macs_after_conv1_pruning", "flops_for_macs", "2 * {s2} * {s2} * {f2} * {k2} * {k2} * ({f1} - 2)"),
 ]
-VARIANT_TEMPLATES = {"02-base-cnn": _V02, "06-pruning": _V06}
+_V01 = [  # mirrors the 01 entries of the lesson's two shape questions: (variant question, slip, answer expression)
+    ("kernel_one_filter", "depth_subtracted", '"{d}x{d}x1"'),
+    ("kernel_one_filter", "depth_is_filters", "({o}, {o}, {c})"),
+    ("kernel_one_filter", "plus_one_missing", "({h} - {k}, {h} - {k}, 1)"),
+    ("kernel_one_filter", "no_shrink", "({h}, {h}, 1)"),
+    ("kernel_many_filters", "depth_is_filters", '"{o}x{o}x1"'),
+    ("kernel_many_filters", "depth_subtracted", '"{d}x{d}x{f}"'),
+    ("kernel_many_filters", "depth_is_filters", "({o}, {o}, {f} * {c})"),
+]
+_V03 = [  # mirrors the 03 entries of the pooled-model questions (c: after a convolution, p: after a pooling)
+    ("pool1_output_shape", "pool_before_conv", "({side} // {pool}, {side} // {pool}, 1)"),
+    ("pool1_output_shape", "pooling_forgotten", '"{c1}x{c1}x{f1}"'),
+    ("pool1_output_shape", "pool_keeps_depth", "({p1}, {p1}, 1)"),
+    ("pool1_output_shape", "stride_ignored", "({c1} - {pool} + 1, {c1} - {pool} + 1, {f1})"),
+    ("pooled_conv2_flops", "pooling_forgotten", "2 * {c2_unpooled} * {c2_unpooled} * {f2} * {k2} * {k2} * {f1}"),
+    ("pooled_conv2_flops", "no_shrink", "2 * {p1} * {p1} * {f2} * {k2} * {k2} * {f1}"),
+    ("pooled_conv2_flops", "macs_for_flops", "{c2} * {c2} * {f2} * {k2} * {k2} * {f1}"),
+    ("pooled_fc1_flops", "pool_before_conv", "2 * {c2_pool_first} * {c2_pool_first} * {f2} * {u1}"),
+    ("pooled_fc1_flops", "ceil_pooling", "2 * {p2_ceil} * {p2_ceil} * {f2} * {u1}"),
+    ("pooled_fc1_flops", "pooling_forgotten", "2 * {c2} * {c2} * {f2} * {u1}"),
+    ("pooled_fc1_flops", "layer_skipped", "2 * {p1} * {p1} * {f1} * {u1}"),  # pool1's output: f1 deep
+    ("pooled_fc1_flops", "macs_for_flops", "{p2} * {p2} * {f2} * {u1}"),
+]
+_V04 = [  # mirrors the 04 entries of the ratio and of sepconv2's parameters
+    ("separable_ratio", "ratio_inverted", "1 / (1 / {sep_f} + 1 / {sep_k} ** 2)"),
+    ("separable_ratio", "pointwise_left_out", "1 / {sep_f}"),
+    ("separable_ratio", "depthwise_left_out", "1 / {sep_k} ** 2"),
+    ("separable_ratio", "percent_as_number", "100 * (1 / {sep_f} + 1 / {sep_k} ** 2)"),
+    ("sepconv2_params", "standard_conv_counted", "{k2} * {k2} * {f1} * {f2} + {f2}"),
+    ("sepconv2_params", "depthwise_bias", "{k2} * {k2} * {f1} + {f1} + {f1} * {f2} + {f2}"),
+    ("sepconv2_params", "bias_forgotten", "{k2} * {k2} * {f1} + {f1} * {f2}"),
+    ("sepconv2_params", "depthwise_left_out", "{f1} * {f2} + {f2}"),
+]
+_V05 = [  # mirrors the 05 entries of part 6 (s: side, c: channels, k: kernel, v: the side without padding)
+    ("depthwise_intensity", "macs_per_byte", "{s} * {s} * {c} * {k} * {k} / (4 * ({s} * {s} * {c} + {k} * {k} * {c} + {s} * {s} * {c}))"),
+    ("depthwise_intensity", "elements_not_bytes",
+     "2 * {s} * {s} * {c} * {k} * {k} / ({s} * {s} * {c} + {k} * {k} * {c} + {s} * {s} * {c})"),
+    ("depthwise_intensity", "activation_left_out", "2 * {s} * {s} * {c} * {k} * {k} / (4 * ({s} * {s} * {c} + {k} * {k} * {c}))"),
+    ("depthwise_intensity", "weights_left_out", "2 * {s} * {s} * {c} * {k} * {k} / (4 * ({s} * {s} * {c} + {s} * {s} * {c}))"),
+    ("depthwise_intensity", "ratio_inverted",
+     "4 * ({s} * {s} * {c} + {k} * {k} * {c} + {s} * {s} * {c}) / (2 * {s} * {s} * {c} * {k} * {k})"),
+    ("depthwise_intensity", "padding_ignored",
+     "2 * {v} * {v} * {c} * {k} * {k} / (4 * ({s} * {s} * {c} + {k} * {k} * {c} + {v} * {v} * {c}))"),
+    ("depthwise_intensity", "standard_conv_counted",
+     "2 * {s} * {s} * {c} * {k} * {k} * {c} / (4 * ({s} * {s} * {c} + {k} * {k} * {c} * {c} + {s} * {s} * {c}))"),
+]
+VARIANT_TEMPLATES = {"01-measuring-cost": _V01, "02-base-cnn": _V02, "03-pooling": _V03,
+                     "04-separable-convolutions": _V04, "05-openvino-timing": _V05, "06-pruning": _V06}
+
+
+#: The common graded cell whose entries each variant question's templates mirror: assignment -> {test: question}.
+MIRRORED_TESTS = {
+    "01-measuring-cost": {"test_answer_one_filter": "kernel_one_filter", "test_answer_64_filters": "kernel_many_filters"},
+    "02-base-cnn": {"test_conv1_shape": "conv1_output_shape", "test_conv2_shape": "conv2_output_shape",
+                    "test_conv1_flops": "conv1_flops", "test_conv2_flops": "conv2_flops",
+                    "test_fc1_flops": "fc1_flops", "test_fc2_flops": "fc2_flops"},
+    "03-pooling": {"test_pool1_shape": "pool1_output_shape", "test_pooled_conv2_flops": "pooled_conv2_flops",
+                   "test_pooled_fc1_flops": "pooled_fc1_flops"},
+    "04-separable-convolutions": {"test_separable_ratio": "separable_ratio", "test_sepconv2_params": "sepconv2_params"},
+    "05-openvino-timing": {"test_depthwise_intensity": "depthwise_intensity"},
+    "06-pruning": {"test_fc1_macs": "fc1_macs_after_conv2_pruning"},
+}
+#: Slips of the common entries that no template mirrors, because no formula of the sizes makes them: a
+#: coarsely rounded string is a slip only when it lands more than 5 % off, which depends on the value's digits.
+UNMIRRORED_SLIPS = {"coarse_rounding"}
+#: Common entries whose slip the variants do not tell apart: (assignment, question, slip, expression, why).
+#: Not in the corpus; tests/test_slip_corpus.py checks that each is still a gap on :data:`VARIANT_IDS`.
+VARIANT_GAPS = [
+    ("03-pooling", "pool1_output_shape", "pool_before_conv", "({side} // {pool}, {side} // {pool}, {f1})",
+     "pool1 applied to the image with conv1's depth is also 'padding assumed' in conv1 (the side kept, then halved) "
+     "on every variant, and, on an odd side with a 3x3 conv1, 'the stride's division rounded up' "
+     "((side - 3 + 1) / 2 rounded up is side // 2), which the checker names first. The common question does not "
+     "tell it apart either (its value is 'padding assumed''s too), so the variants are not drawn to."),
+]
 
 
 def sizes(params: dict) -> dict:
@@ -352,11 +452,38 @@ def sizes(params: dict) -> dict:
     return dict(params, s1=s1, s2=s1 - params["k2"] + 1)
 
 
+def lesson_sizes(params: dict) -> dict:
+    """01's sizes, with the side after the kernel (o) and the side with the depth subtracted instead (d)."""
+    return dict(params, o=params["h"] - params["k"] + 1, d=params["h"] - params["c"])
+
+
+def pooled_sizes(params: dict) -> dict:
+    """A base_cnn_pooled-shaped variant's sizes: the sides after conv1 (c1), pool1 (p1), conv2 (c2) and
+    pool2 (p2); conv2's side without pool1 (c2_unpooled), with pool2 before conv2 (c2_pool_first), and
+    pool2's side with both poolings rounded up (p2_ceil)."""
+    pool, c1 = params["pool"], params["side"] - params["k1"] + 1
+    p1 = c1 // pool
+    c2 = p1 - params["k2"] + 1
+    c2_ceil = -(-c1 // pool) - params["k2"] + 1
+    return dict(params, c1=c1, p1=p1, c2=c2, p2=c2 // pool, c2_unpooled=c1 - params["k2"] + 1,
+                c2_pool_first=p1 // pool - params["k2"] + 1, p2_ceil=-(-c2_ceil // pool))
+
+
+def intensity_sizes(params: dict) -> dict:
+    """05's sizes under short names: side (s), channels (c), kernel (k), and the side without padding (v)."""
+    s, k = params["side"], params["kernel"]
+    return dict(params, s=s, c=params["channels"], k=k, v=s - k + 1)
+
+
+#: assignment -> the sizes its templates name, from the variant's parameters
+SIZES = {"01-measuring-cost": lesson_sizes, "03-pooling": pooled_sizes, "05-openvino-timing": intensity_sizes}
+
+
 def variant_case(assignment: str, question: str, slip: str, expression: str, params: dict, student=None) -> dict:
     """One corpus entry for the variant question ``question`` (without its prefix), with ``params``' sizes."""
     name = f"variant_{question}"
     return dict(assignment=assignment, test=f"test_{name}", slip=slip, student=student,
-                answer=f"answer_{name} = {expression.format(**sizes(params))}")
+                answer=f"answer_{name} = {expression.format(**SIZES.get(assignment, sizes)(params))}")
 
 
 def variant_corpus(student_ids=VARIANT_IDS) -> list:

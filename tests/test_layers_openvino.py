@@ -11,13 +11,7 @@ from efficientnn import openvino_timing as ovt
 from efficientnn.layers import AvgPool2D, Conv2D, Dense, DepthwiseConv2D, Flatten, MaxPool2D, ReLU, SeparableConv2D
 from efficientnn.models import Sequential
 
-try:
-    ovt._import_openvino()
-    HAVE_OPENVINO = True
-except ovt.OpenVINOUnavailable:
-    HAVE_OPENVINO = False
-
-pytestmark = pytest.mark.skipif(not HAVE_OPENVINO, reason="openvino is not installed")
+pytest.importorskip("openvino", reason="openvino is not installed")
 
 # name -> (layers, input shape, node names the graph must hold)
 MODELS = {
