@@ -126,3 +126,10 @@ def test_a_long_answer_is_quoted_up_to_40_characters():
     assert error(parse_number, forty).startswith(f'"{forty}" is too large to be an answer')
     longer = "1." + "0" * 35 + "e400"         # 41: the first 39 and an ellipsis
     assert error(parse_number, longer).startswith(f'"{longer[:39]}…" is too large to be an answer')
+
+
+@pytest.mark.parametrize("text, value, unit", [("1234 flop/s", 1234.0, "flop/s"), ("25 G FLOP/s", 25e9, "FLOP/s")])
+def test_a_rate_unit_with_a_slash_is_read_as_a_unit_not_a_fraction(text, value, unit):
+    parsed = parse_number(text)
+    assert (parsed.value, parsed.unit) == (value, unit)
+    assert parse_number("3 / 4").value == 0.75  # a real fraction still divides

@@ -222,7 +222,7 @@ def parse_number(answer) -> ParsedNumber:
             f"Could not read {answer!r} ({type(answer).__name__}) as a number: {NUMBER_FORM}."
         )
     fraction = re.fullmatch(r"\s*([^/]+?)\s*/\s*([^/]+?)\s*", answer)
-    if fraction:
+    if fraction and not _NUMBER.match(" ".join(answer.split())):  # "25 GFLOP/s" is a unit, not a fraction
         top, bottom = (_parse_number_text(part) for part in fraction.groups())
         if bottom.value == 0:
             raise AnswerFormatError(f'Could not read "{answer}" as a number: it divides by zero.')
