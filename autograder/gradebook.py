@@ -48,25 +48,21 @@ def setting_up(db):
     if is_sqlite_file(db):
         yield
         return
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    engine = create_engine(url(db), future=True)
-    try:
-        with engine.connect() as con:
-            locking = engine.dialect.name == "postgresql"
+    with connected(db) as con:
+        locking = con.dialect.name == "postgresql"
+        if locking:
+            con.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _SETUP_LOCK})
+            con.commit()
+        try:
+            with open_gradebook(db) as gb:
+                _ensure_course(gb)
+            yield
+        finally:
             if locking:
-                con.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _SETUP_LOCK})
+                con.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _SETUP_LOCK})
                 con.commit()
-            try:
-                with open_gradebook(db) as gb:
-                    _ensure_course(gb)
-                yield
-            finally:
-                if locking:
-                    con.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _SETUP_LOCK})
-                    con.commit()
-    finally:
-        engine.dispose()
 
 
 #: Key of the PostgreSQL advisory lock held while a grading run adds its assignments.
@@ -210,16 +206,25 @@ def copy_duedates(course_db, template: Path) -> None:
         gb.db.commit()
 
 
-def _any_duedate(db) -> bool:
-    """Whether any assignment in the gradebook has a due date (plain SQL on nbgrader's table)."""
-    from sqlalchemy import create_engine, text
+@contextmanager
+def connected(db):
+    """A plain SQLAlchemy connection to a gradebook (a path or URL), without importing nbgrader."""
+    from sqlalchemy import create_engine
 
     engine = create_engine(url(db), future=True)
     try:
         with engine.connect() as con:
-            return con.execute(text("SELECT COUNT(*) FROM assignment WHERE duedate IS NOT NULL")).scalar() > 0
+            yield con
     finally:
         engine.dispose()
+
+
+def _any_duedate(db) -> bool:
+    """Whether any assignment in the gradebook has a due date (plain SQL on nbgrader's table)."""
+    from sqlalchemy import text
+
+    with connected(db) as con:
+        return con.execute(text("SELECT COUNT(*) FROM assignment WHERE duedate IS NOT NULL")).scalar() > 0
 
 
 def rows(course_db, notes: dict[tuple[str, str], str]) -> list[dict]:

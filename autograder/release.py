@@ -10,25 +10,12 @@ from __future__ import annotations
 
 import difflib
 import filecmp
-import fnmatch
 import shutil
 import tempfile
 from pathlib import Path
 
 from autograder.runner import run_generate
-from autograder.settings import IGNORED, GradingError, assignments_in
-
-
-def _files(folder: Path) -> set[str]:
-    """Relative paths of the files under ``folder``, ignoring editor and cache debris."""
-    if not folder.is_dir():
-        return set()
-    out = set()
-    for path in folder.rglob("*"):
-        rel = path.relative_to(folder)
-        if path.is_file() and not any(fnmatch.fnmatch(part, pat) for part in rel.parts for pat in IGNORED):
-            out.add(rel.as_posix())
-    return out
+from autograder.settings import IGNORED, GradingError, assignments_in, files_under
 
 
 def build(source: Path, assignments: list[str], tmp: Path) -> Path:
@@ -61,7 +48,7 @@ def compare(fresh: Path, release: Path, assignments: list[str], everything: bool
     """Differences between a fresh build and release/, one message each."""
     problems = []
     for a in assignments:
-        new, old = _files(fresh / a), _files(release / a)
+        new, old = files_under(fresh / a), files_under(release / a)
         for rel in sorted(new - old):
             problems.append(f"release/{a}/{rel} is missing")
         for rel in sorted(old - new):
@@ -100,7 +87,7 @@ def release(root: Path, assignments: list[str] | None = None, check: bool = Fals
         for a in assignments:
             if (target / a).exists():
                 shutil.rmtree(target / a)
-            for rel in sorted(_files(fresh / a)):
+            for rel in sorted(files_under(fresh / a)):
                 (target / a / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(fresh / a / rel, target / a / rel)
                 written.append(f"release/{a}/{rel}")

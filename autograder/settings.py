@@ -19,6 +19,22 @@ SUBMISSION_TIMEOUT_S = 900
 IGNORED = (".ipynb_checkpoints", "__pycache__", "*.pyc", ".DS_Store")
 
 
+def is_debris(name: str) -> bool:
+    """Whether a file or folder name is editor or cache debris (:data:`IGNORED`)."""
+    import fnmatch
+
+    return any(fnmatch.fnmatch(name, pattern) for pattern in IGNORED)
+
+
+def files_under(folder: Path) -> set[str]:
+    """Relative (POSIX) paths of the files under ``folder``, leaving out :data:`IGNORED` debris."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return set()
+    return {path.relative_to(folder).as_posix() for path in folder.rglob("*")
+            if path.is_file() and not any(map(is_debris, path.relative_to(folder).parts))}
+
+
 class GradingError(RuntimeError):
     """The instructor's side is broken (source notebook, config, gradebook).
 

@@ -20,7 +20,6 @@ Example
 """
 from __future__ import annotations
 
-import fnmatch
 import os
 import shutil
 import stat
@@ -28,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.job import Submission
-from autograder.settings import IGNORED, GradingError
+from autograder.settings import GradingError, is_debris
 
 #: Characters of a file name a note shows.
 NAME_CHARS = 48
@@ -95,10 +94,6 @@ class Found:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (entry, why)
 
 
-def _debris(name: str) -> bool:
-    return any(fnmatch.fnmatch(name, pattern) for pattern in IGNORED)
-
-
 def find(submissions: Path, known: list[str], students=None, assignments=None) -> Found:
     """Every entry of ``submissions`` (nbgrader's ``SUBMISSIONS/<student>/<assignment>/``), sorted
     into submissions to grade, submissions refused (with why) and entries skipped (with why)."""
@@ -109,7 +104,7 @@ def find(submissions: Path, known: list[str], students=None, assignments=None) -
     for student_dir in sorted(submissions.iterdir()):
         name = student_dir.name
         mode = os.lstat(student_dir).st_mode
-        if _debris(name):
+        if is_debris(name):
             found.skipped.append((shown(name), "editor or cache files, not a student"))
         elif _kind(mode):
             found.skipped.append((shown(name), f"{_kind(mode)}, where a student folder belongs"))
@@ -129,7 +124,7 @@ def _student(found: Found, student_dir: Path, known: list[str], assignments) -> 
     for folder in entries:
         where = f"{shown(student_dir.name)}/{shown(folder.name)}"
         mode = os.lstat(folder).st_mode
-        if _debris(folder.name):
+        if is_debris(folder.name):
             found.skipped.append((where, "editor or cache files"))
         elif folder.name not in known:
             found.skipped.append((where, "no assignment of that name in source/"))

@@ -30,12 +30,11 @@ True
 """
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import shutil
 from pathlib import Path
 
-from autograder.settings import CONFIG_FILE, IGNORED
+from autograder.settings import CONFIG_FILE, files_under
 
 __all__ = ["KEEP", "key", "restore", "store", "shape", "course_matches"]
 
@@ -43,13 +42,6 @@ __all__ = ["KEEP", "key", "restore", "store", "shape", "course_matches"]
 KEEP = 8
 #: The grader's files that shape what generate_assignment writes.
 _GRADER_FILES = (CONFIG_FILE, Path(__file__).with_name("preprocessors.py"))
-
-
-def _source_files(folder: Path):
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder)
-        if path.is_file() and not any(fnmatch.fnmatch(part, pat) for part in rel.parts for pat in IGNORED):
-            yield rel.as_posix(), path
 
 
 def key(source: Path, assignments: list[str]) -> str:
@@ -60,8 +52,8 @@ def key(source: Path, assignments: list[str]) -> str:
     for extra in _GRADER_FILES:
         digest.update(extra.name.encode() + b"\0" + extra.read_bytes() + b"\0")
     for a in sorted(assignments):
-        for rel, path in _source_files(Path(source) / a):
-            digest.update(f"{a}/{rel}".encode() + b"\0" + path.read_bytes() + b"\0")
+        for rel in sorted(files_under(Path(source) / a)):
+            digest.update(f"{a}/{rel}".encode() + b"\0" + (Path(source) / a / rel).read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -116,16 +108,15 @@ def shape(db, assignments: list[str]):
 
     None when the gradebook lacks one of them (or is no nbgrader gradebook at all).
     """
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
     from sqlalchemy.exc import DatabaseError
 
-    from autograder.gradebook import _locked, is_sqlite_file, sqlite_path, url
+    from autograder.gradebook import _locked, connected, is_sqlite_file, sqlite_path
 
     if is_sqlite_file(db) and not sqlite_path(db).is_file():
         return None  # connecting would create an empty file
-    engine = create_engine(url(db), future=True)
     try:
-        with engine.connect() as con:
+        with connected(db) as con:
             out = []
             for a in assignments:
                 rows = {name: sorted((tuple(_normal(v) for v in row) for row in con.execute(text(sql), {"a": a})),
@@ -138,8 +129,6 @@ def shape(db, assignments: list[str]):
         if _locked(exc):
             raise  # for retrying: another program is writing it
         return None
-    finally:
-        engine.dispose()
 
 
 def course_matches(course_db, template: Path, assignments: list[str]) -> bool:
