@@ -38,6 +38,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -45,7 +46,7 @@ from pathlib import Path
 
 from autograder import gradebook, submissions as intake, templates
 from autograder.job import GradingJob, Limits, Outcome, Result, Submission
-from autograder.runner import run_generate, run_local
+from autograder.runner import run_generate, run_local, warm_up as run_warm_up
 from autograder.settings import IGNORED, PACKAGE, GradingError, assignments_in, notebooks_of
 
 NOTES_FILE = "grading-notes.json"
@@ -199,6 +200,9 @@ def grade(submissions: Path, course: Path, source: Path, workers: int = 1, limit
     unknown = sorted(set(assignments or []) - set(known))
     if unknown:
         raise GradingError(f"no source for assignment(s) {unknown}; known: {known}")
+    if scheduler is None:
+        run_warm_up()
+    threading.Thread(target=gradebook.warm_up, daemon=True).start()
     found = intake.find(submissions, known, students, assignments)
     warnings = [f"{entry}: {why}: skipped" for entry, why in found.skipped]
     course.mkdir(parents=True, exist_ok=True)

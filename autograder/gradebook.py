@@ -77,6 +77,19 @@ def _ensure_course(gb) -> None:
         gb.db.commit()
 
 
+def warm_up() -> None:
+    """Import nbgrader's gradebook model and set up its mappers (about 1-2 s of one core).
+
+    Grading calls it in a thread when a batch begins, while the other core starts the fork
+    server, so the first merge does not take that second from the jobs running beside it.
+    """
+    from nbgrader import api
+    from sqlalchemy.orm import configure_mappers
+
+    assert api.Gradebook
+    configure_mappers()
+
+
 def sqlite_path(db) -> Path:
     text = str(db)
     return Path(text[len("sqlite:///"):] if text.startswith("sqlite:///") else text)

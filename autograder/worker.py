@@ -375,6 +375,11 @@ def autograde(job: GradingJob) -> Result:
         "CourseDirectory.assignment_id": assignment,
         "CourseDirectory.student_id": student,
         "ExecutePreprocessor.timeout": int(job.cell_timeout_s),
+        # After the last cell nothing of the kernel is needed (the ledger is written, and closed,
+        # record by record). A graceful shutdown waited 2.5 s for a sandboxed kernel that did not
+        # exit in about one job in three (then sent SIGTERM); killed at once, the job ends 0.3 s
+        # after its last cell.
+        "ExecutePreprocessor.shutdown_kernel": "immediate",
         "SandboxedKernelManager.sandbox": job.sandbox.to_dict() if job.sandbox else {},
     }
     job.ledger.write_text("")

@@ -130,16 +130,27 @@ def results(work: Path, module: Module) -> dict[str, int | None]:
     return verdicts
 
 
-def run(root: Path, module: Module, jobs: int, fresh: bool, sample: int = 0) -> tuple[dict, float]:
+def run(root: Path, module: Module, jobs: int, fresh: bool, sample: int = 0,
+        again: bool = False) -> tuple[dict, float]:
     """Run mutmut for one module; return its verdicts and the wall time in seconds.
 
-    With ``sample`` > 0, only that many mutants, drawn at random (seed 0), are tested.
+    With ``sample`` > 0, only that many mutants, drawn at random (seed 0), are tested. With
+    ``again``, only the last run's survivors are tested again (after new tests were written);
+    the verdicts returned are those of every mutant: mutmut keeps the others' from earlier runs.
     """
+    before = results(root / "build" / "mutation" / module.name, module) if again else {}
     work = scratch(root, module, fresh)
     env = dict(os.environ, PYTHONPATH="", CI="true", MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
     mutmut = [str(Path(sys.executable).with_name("mutmut")), "run", "--max-children", str(jobs)]
     start = time.monotonic()
     chosen = []
+    if again:
+        chosen = survivors(before)
+        if not chosen:
+            return before, 0.0
+        proc = subprocess.run(mutmut + chosen, cwd=work, env=env, capture_output=True, text=True)
+        (work / "mutmut.log").write_text(proc.stdout + proc.stderr)
+        return results(work, module), time.monotonic() - start
     if sample:
         # A name that matches no mutant makes mutmut write every mutant, then stop.
         subprocess.run(mutmut + ["no-such-mutant"], cwd=work, env=env, capture_output=True, text=True)
@@ -191,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="mutants tested at once")
     parser.add_argument("--fresh", action="store_true", help="forget earlier results")
     parser.add_argument("--sample", type=int, default=0, help="test only this many mutants a module, at random")
+    parser.add_argument("--survivors", action="store_true",
+                        help="test again only the last run's survivors (after writing tests for them)")
     parser.add_argument("--list", action="store_true", help="print the modules and their tests")
     parser.add_argument("--report", action="store_true", help="print the last results without running anything")
     parser.add_argument("--json", type=Path, help="also write the table and survivors here")
@@ -214,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             work = args.root.resolve() / "build" / "mutation" / module.name
             verdicts, seconds = results(work, module), 0.0
         else:
-            verdicts, seconds = run(args.root.resolve(), module, args.jobs, args.fresh, args.sample)
+            verdicts, seconds = run(args.root.resolve(), module, args.jobs, args.fresh, args.sample, args.survivors)
         row = score_row(module.name, verdicts, seconds)
         rows.append(row)
         report[module.name] = {"sources": list(module.sources), "tests": list(module.tests), "mutants": row[1],
