@@ -144,7 +144,11 @@ def _generate(source: Path, assignments: list[str], root: Path, dbs: list, cours
     if result is None or not result["ok"]:
         detail = "\n".join(f"--- {a}\n{log}" for a, log in (result or {}).get("errors", {}).items())
         if result is None:
-            detail = (tmp / "prepare-job" / "worker.log").read_text(errors="replace")[-3000:]
+            log = tmp / "prepare-job" / "worker.log"
+            detail = (log.read_text(errors="replace")[-3000:] if log.is_file() else
+                      "the nbgrader process died before it wrote its log (worker.log). From a script of "
+                      "your own, guard its top level with `if __name__ == \"__main__\":`: each worker "
+                      "process runs the script's top level again before it starts")
         hint = ""
         if "Cannot add or remove cells" in detail:
             hint = (f"\nThe source notebook's cells changed since {course_db} was made. "

@@ -47,8 +47,8 @@ __all__ = [
     "separable_questions",
 ]
 
-#: Seed of the random cases (each exercise adds its own offset): fixed, so every student is graded on
-#: the same inputs. Assignment 03 uses the same base seed.
+#: Base seed of the input arrays (each exercise adds its own offset, each case 10 more): fixed, so every
+#: student is graded on the same inputs. Assignment 03 uses the same base seed.
 SEED = 303
 
 #: Value-level slips of the exercises (shape slips come from the quiz's SLIP_MESSAGES).
@@ -71,6 +71,11 @@ SEPARABLE_SLIP_MESSAGES = {
 
 
 # --------------------------------------------------------------------------- depthwise and pointwise
+def _case(seed, note="", **shapes) -> ArrayCase:
+    """A call whose arrays (keyword order is argument order) are all drawn from the standard normal."""
+    return ArrayCase(tuple((name, shape, "normal") for name, shape in shapes.items()), seed=seed, note=note)
+
+
 def _depthwise_layer(w, x_shape):
     kh, kw, _ = w.shape
     layer = _layers.DepthwiseConv2D((kh, kw), use_bias=False)
@@ -104,24 +109,24 @@ def _depthwise_value_slips(arrays, kwargs, expected):
     return out
 
 
-_DEPTHWISE_FIXED = [
-    ((1, 5, 5, 1), (3, 3), "normal", "one channel"),
-    ((2, 6, 6, 3), (3, 3), "normal", "three channels"),
-    ((1, 7, 9, 4), (3, 2), "normal", "a 3x2 kernel on a 7x9 input"),
-    ((2, 4, 4, 2), (1, 1), "normal", "a 1x1 kernel"),
-    ((1, 6, 5, 8), (5, 5), "normal", "a kernel almost as large as the input"),
+#: The graded calls, x's shape and the kernel's (kh, kw). The rows without a note were drawn at random
+#: once (any batch, kernel sides from 1, 2, 3, 5, channels from 1, 3, 4, 8) and are kept as drawn.
+_DEPTHWISE_ROWS = [
+    ((1, 5, 5, 1), (3, 3), "one channel"),
+    ((2, 6, 6, 3), (3, 3), "three channels"),
+    ((1, 7, 9, 4), (3, 2), "a 3x2 kernel on a 7x9 input"),
+    ((2, 4, 4, 2), (1, 1), "a 1x1 kernel"),
+    ((1, 6, 5, 8), (5, 5), "a kernel almost as large as the input"),
+    ((3, 4, 9, 1), (3, 3), ""),
+    ((2, 7, 11, 4), (1, 2), ""),
+    ((2, 7, 9, 3), (3, 2), ""),
+    ((1, 7, 2, 1), (5, 1), ""),
 ]
 
 
-def _depthwise_cases(n_random=4, seed=SEED + 1000):
-    rng = np.random.default_rng(seed)
-    rows = list(_DEPTHWISE_FIXED)
-    for _ in range(n_random):
-        kh, kw = int(rng.choice([1, 2, 3, 5])), int(rng.choice([1, 2, 3, 5]))
-        rows.append(((int(rng.integers(1, 4)), int(rng.integers(kh, 13)), int(rng.integers(kw, 13)),
-                      int(rng.choice([1, 3, 4, 8]))), (kh, kw), "normal", ""))
-    return [ArrayCase((("x", shape, fill), ("w", (kh, kw, shape[3]), "normal")), {}, seed + 10 * i, note)
-            for i, (shape, (kh, kw), fill, note) in enumerate(rows)]
+def _depthwise_cases():
+    return [_case(SEED + 1000 + 10 * i, note, x=shape, w=kernel + (shape[3],))
+            for i, (shape, kernel, note) in enumerate(_DEPTHWISE_ROWS)]
 
 
 def check_depthwise_conv(fn, allow_reference: bool = False) -> None:
@@ -133,8 +138,7 @@ def check_depthwise_conv(fn, allow_reference: bool = False) -> None:
 
 def check_depthwise_conv_form(fn) -> None:
     """Visible test: ``depthwise_conv`` returns a 4-D array with the batch kept (not whether it is right)."""
-    case = ArrayCase((("x", (2, 5, 5, 3), "normal"), ("w", (3, 3, 3), "normal")), {}, seed=7)
-    check_array_form(fn, case, "depthwise_conv")
+    check_array_form(fn, _case(7, x=(2, 5, 5, 3), w=(3, 3, 3)), "depthwise_conv")
 
 
 def _pointwise_layer(w, x_shape):
@@ -158,22 +162,23 @@ def _pointwise_value_slips(arrays, kwargs, expected):
     return [("weights_transposed", x @ w.T)] if w.shape[0] == w.shape[1] else []
 
 
-_POINTWISE_FIXED = [
+#: The graded calls, x's shape and the number of filters F. The rows without a note were drawn at random
+#: once (channels from 1, 3, 5, 8, filters from 1, 4, 8, 16) and are kept as drawn.
+_POINTWISE_ROWS = [
     ((1, 3, 3, 2), 4, "two channels in, four out"),
     ((2, 5, 4, 3), 3, "as many channels out as in"),
     ((1, 1, 1, 8), 1, "a single pixel, one output channel"),
     ((2, 6, 7, 5), 16, "height and width differ"),
+    ((1, 5, 5, 1), 1, ""),
+    ((2, 6, 5, 1), 1, ""),
+    ((3, 4, 8, 1), 4, ""),
+    ((3, 1, 1, 5), 16, ""),
 ]
 
 
-def _pointwise_cases(n_random=4, seed=SEED + 2000):
-    rng = np.random.default_rng(seed)
-    rows = list(_POINTWISE_FIXED)
-    for _ in range(n_random):
-        rows.append(((int(rng.integers(1, 4)), int(rng.integers(1, 10)), int(rng.integers(1, 10)),
-                      int(rng.choice([1, 3, 5, 8]))), int(rng.choice([1, 4, 8, 16])), ""))
-    return [ArrayCase((("x", shape, "normal"), ("w", (shape[3], f), "normal")), {}, seed + 10 * i, note)
-            for i, (shape, f, note) in enumerate(rows)]
+def _pointwise_cases():
+    return [_case(SEED + 2000 + 10 * i, note, x=shape, w=(shape[3], f))
+            for i, (shape, f, note) in enumerate(_POINTWISE_ROWS)]
 
 
 def check_pointwise_conv(fn, allow_reference: bool = False) -> None:
@@ -184,8 +189,7 @@ def check_pointwise_conv(fn, allow_reference: bool = False) -> None:
 
 def check_pointwise_conv_form(fn) -> None:
     """Visible test: ``pointwise_conv`` returns a 4-D array with the batch kept (not whether it is right)."""
-    case = ArrayCase((("x", (2, 3, 3, 2), "normal"), ("w", (2, 4), "normal")), {}, seed=7)
-    check_array_form(fn, case, "pointwise_conv")
+    check_array_form(fn, _case(7, x=(2, 3, 3, 2), w=(2, 4)), "pointwise_conv")
 
 
 def _separable_reference(arrays, kwargs):
@@ -224,8 +228,7 @@ def check_separable(depthwise_fn, pointwise_fn, allow_reference: bool = False) -
     def separable(x, w_dw, w_pw):
         return pointwise_fn(depthwise_fn(x, w_dw), w_pw)
 
-    cases = [ArrayCase((("x", shape, "normal"), ("w_dw", kernel + (shape[3],), "normal"),
-                        ("w_pw", (shape[3], f), "normal")), {}, SEED + 3000 + 10 * i, note)
+    cases = [_case(SEED + 3000 + 10 * i, note, x=shape, w_dw=kernel + (shape[3],), w_pw=(shape[3], f))
              for i, (shape, kernel, f, note) in enumerate(_SEPARABLE_FIXED)]
     check_array_function(separable, cases, "separable", _separable_reference, _separable_question,
                          allow_reference=True, call="pointwise_conv(depthwise_conv(x, w_dw), w_pw)")
@@ -233,27 +236,29 @@ def check_separable(depthwise_fn, pointwise_fn, allow_reference: bool = False) -
 
 
 # --------------------------------------------------------------------------- separable MACs
-_SEPARABLE_MACS_FIXED = [
+#: The graded calls (input_shape, kernel_size, filters). The rows after the noted ones were drawn at random
+#: once (kernel 1, 3, 5 or 7, mostly square inputs up to 64, channels up to 32, filters up to 128) and
+#: are kept as drawn.
+_SEPARABLE_MACS_ROWS = [
     ((10, 10, 3), 3, 8, ""),
     ((28, 28, 1), 3, 5, "one input channel"),
     ((12, 9, 4), 3, 6, "height and width differ"),
     ((7, 7, 16), 1, 32, "a 1x1 kernel"),
     ((32, 32, 8), 5, 16, "a 5x5 kernel"),
     ((5, 5, 2), 5, 3, "the kernel as large as the input"),
+    ((12, 12, 8), 1, 4, ""),
+    ((17, 17, 32), 1, 128, ""),
+    ((8, 8, 32), 5, 128, ""),
+    ((55, 52, 3), 5, 16, ""),
+    ((18, 18, 3), 1, 128, ""),
+    ((37, 37, 1), 7, 4, ""),
 ]
 
 
-def separable_macs_cases(n_random: int = 6, seed: int = SEED + 4000) -> list[FunctionCase]:
+def separable_macs_cases() -> list[FunctionCase]:
     """The calls ``separable_macs(input_shape, kernel_size, filters)`` is checked on (stride 1, no padding)."""
-    rng = np.random.default_rng(seed)
-    rows = list(_SEPARABLE_MACS_FIXED)
-    for _ in range(n_random):
-        k = int(rng.choice([1, 3, 5, 7]))
-        h = int(rng.integers(k, 65))
-        rows.append(((h, h if rng.random() < 0.6 else int(rng.integers(k, 65)), int(rng.choice([1, 3, 8, 16, 32]))),
-                     k, int(rng.choice([4, 16, 32, 64, 128])), ""))
     return [FunctionCase((shape, k, f), Question("macs", LayerSpec("separable", shape, kernel_size=k, filters=f)),
-                         note=note) for shape, k, f, note in rows]
+                         note=note) for shape, k, f, note in _SEPARABLE_MACS_ROWS]
 
 
 def check_separable_macs(fn) -> None:
