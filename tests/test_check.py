@@ -830,3 +830,168 @@ def test_a_flattened_map_that_is_not_square_keeps_its_height_and_width():
     wide = LayerSpec("conv", (10, 8, 1), kernel_size=3, filters=2)  # -> 8 x 6 x 2
     got = candidates(Question("macs", LayerSpec("dense", (96,), units=10), upstream=(wide,)))
     assert ("flatten_depth_left_out", side(10, 3) * side(8, 3) * 10) in got
+
+
+# --------------------------------------------------------------------------- slips at the edges of each rule
+def test_a_slipped_side_of_one_pixel_is_still_named():
+    # the input depth subtracted from a 5-pixel side: 5 - 5 + 1 (the +1 kept) or 5 - 4 leave a 1x1 map
+    for depth, plus_one in ((5, 1), (4, 0)):
+        layer = LayerSpec("conv", (5, 5, depth), kernel_size=3, filters=2)
+        one = 5 - depth + plus_one
+        verdict = check(Question("output_shape", layer), (one, one, 2))
+        assert one == 1
+        assert (verdict.correct, verdict.points, verdict.slip) == (False, 0.0, "depth_subtracted"), depth
+        concepts(verdict.message, present=[r"input depth was subtracted", r"does not slide"])
+    # 3x3 input, 5x5 kernel, padding 2: the padding on one side only gives 3 - 2 + 2 - 5 + 1 = 1 pixel a side
+    padded = LayerSpec("conv", (3, 3, 1), kernel_size=5, padding=2, filters=2)
+    assert side(3, 5, 1, 2) == 3 and side(3 - 2, 5, 1, 2) == 1
+    verdict = check(Question("output_shape", padded), (1, 1, 2))
+    assert verdict.slip == "padding_one_side" and verdict.points == 0
+    concepts(verdict.message, present=[r"\bpadding\b", r"one side only", r"n \+ 2p"])
+
+
+def test_a_strided_layer_assumed_to_keep_its_size_rounds_an_odd_side_up():
+    layer = LayerSpec("conv", (11, 11, 3), kernel_size=3, filters=4, stride=2)  # "same" gives ceil(11 / 2) = 6
+    verdict = check(Question("output_shape", layer), (math.ceil(11 / 2), math.ceil(11 / 2), 4))
+    assert verdict.slip == "padding_assumed" and verdict.points == 0
+    concepts(verdict.message, present=[r"keep the input's size", r"\bpadding\b", r"smaller"])
+
+
+def test_a_depthwise_layer_with_two_input_channels_counted_as_one():
+    layer = LayerSpec("depthwise", (8, 8, 2), kernel_size=3)
+    o = side(8, 3)
+    assert check(Question("macs", layer), o * o * 2 * 3 * 3).correct
+    verdict = check(Question("macs", layer), o * o * 1 * 3 * 3)
+    assert verdict.slip == "input_depth_left_out" and verdict.points == 0
+    concepts(verdict.message, present=[r"input depth was left out", r"every input channel"])
+
+
+def test_a_padded_separable_layer_with_a_depth_multiplier_keeps_both_in_each_part():
+    layer = LayerSpec("separable", (10, 10, 4), kernel_size=3, filters=6, padding=1, depth_multiplier=2)
+    o, c, m, k, f = side(10, 3, 1, 1), 4, 2, 3, 6
+    depthwise, pointwise = o * o * c * m * k * k, o * o * c * m * f
+    assert check(Question("macs", layer), depthwise + pointwise).correct
+    only_depthwise = check(Question("macs", layer), depthwise)
+    assert only_depthwise.slip == "pointwise_left_out"
+    concepts(only_depthwise.message, present=[r"only the depthwise part", r"1x1 pointwise", r"add both"])
+    only_pointwise = check(Question("macs", layer), pointwise)
+    assert only_pointwise.slip == "depthwise_left_out"
+    concepts(only_pointwise.message, present=[r"only the 1x1 pointwise part", r"depthwise part"])
+
+
+def test_a_separable_layer_without_biases_counted_as_its_pointwise_step_only():
+    layer = LayerSpec("separable", (10, 10, 4), kernel_size=3, filters=6, use_bias=False)
+    c, k, f = 4, 3, 6
+    assert check(Question("params", layer), k * k * c + c * f).correct  # no bias anywhere
+    verdict = check(Question("params", layer), c * f)
+    assert verdict.slip == "depthwise_left_out" and verdict.points == 0
+    concepts(verdict.message, present=[r"only the 1x1 pointwise part", r"depthwise part"])
+
+
+def test_a_parameter_count_after_a_forgotten_pool_is_named():
+    # 21x21x1 -> conv 3x3, 4 filters -> 19x19x4 -> max pool 2 -> 9x9x4 -> dense 10
+    question = Question("params", LayerSpec("dense", (324,), units=10), upstream=(CONV_A, POOL_1))
+    assert check(question, 9 * 9 * 4 * 10 + 10).correct
+    verdict = check(question, 19 * 19 * 4 * 10 + 10)  # the dense layer given the map before pooling
+    assert verdict.slip == "pooling_forgotten" and verdict.points == 0
+    concepts(verdict.message, present=[r"pooling layer was left out", r"smaller map"])
+
+
+def test_an_even_kernel_upstream_that_same_padding_cannot_keep_is_skipped():
+    # a 2x2 kernel has no centre: "same" padding is undefined, so "padding assumed" is no slip of it
+    up = (LayerSpec("conv", (9, 9, 1), kernel_size=2, filters=4), LayerSpec("maxpool", (8, 8, 4), kernel_size=2))
+    question = Question("macs", LayerSpec("dense", (64,), units=10), upstream=up)
+    assert check(question, side(9, 2) // 2 * (side(9, 2) // 2) * 4 * 10).correct
+    verdict = check(question, side(9, 2) ** 2 * 4 * 10)
+    assert verdict.slip == "pooling_forgotten"
+    assert "padding_assumed" not in [name for name, _ in candidates(question)]
+
+
+def test_a_miss_on_average_pooling_gets_the_pooling_hint():
+    verdict = check(Question("flops", LayerSpec("avgpool", (9, 9, 3), kernel_size=2)), 7)
+    assert verdict.slip is None
+    concepts(verdict.message, present=[r"^Not yet\. Pooling has no weights", r"division"], absent=[r"MACs first"])
+
+
+def test_close_means_at_most_five_percent_off():
+    question = Question("macs", LayerSpec("dense", (1000,), units=1))  # 1,000 MACs
+    for answer, slip in ((1000 + 1000 * 5 // 100, "close"), (1000 - 1000 * 5 // 100, "close"), (1051, None),
+                         (949, None)):
+        assert check(question, answer).slip == slip, answer
+
+
+def test_a_small_miss_is_not_called_a_rounding():
+    # 5 MACs answered 4, or "~0" for 2 MACs: neither is the count rounded at a written digit
+    assert check(Question("macs", LayerSpec("dense", (5,), units=1)), 4).slip is None
+    verdict = check(Question("macs", LayerSpec("dense", (2,), units=1)), "~0")
+    assert verdict.slip is None and not verdict.correct
+    concepts(verdict.message, absent=[r"coarsely"])
+
+
+def test_a_verdict_is_correct_true_or_false_never_undecided():
+    question = Question("output_shape", LESSON)
+    for answer, correct in (((SIDE, SIDE, 64), True), ((SIDE, SIDE, 9), False), ((1, 1, 1), False),
+                            ((SIDE - 1, SIDE - 1, 64), False)):
+        assert check(question, answer).correct is correct, answer
+    assert check(Question("macs", LESSON), MACS + 1).correct is False
+
+
+def test_float_noise_allowance_is_inclusive_at_a_target_of_zero():
+    from efficientnn.quiz import ParsedNumber, matches
+    # a pooling layer has no parameters: 0, "~0" and float noise of 1e-9 are all "no parameters"
+    pool = Question("params", LayerSpec("maxpool", (8, 8, 3), kernel_size=2))
+    assert check(pool, "0").correct and check(pool, "~0").correct and not check(pool, "1").correct
+    assert matches(ParsedNumber(1e-9, False, ""), 0) and not matches(ParsedNumber(2e-9, False, ""), 0)
+    assert matches(ParsedNumber(1e-9, True, "", None), 0) and not matches(ParsedNumber(2e-9, True, "", None), 0)
+
+
+def test_a_pool_right_after_the_first_convolution_can_be_applied_to_the_image():
+    # 21x21x1 -> pool 2 -> 10x10x1 -> conv 3x3, 4 filters -> 8x8x4: the dense layer sees 256 inputs, not 324
+    question = Question("macs", LayerSpec("dense", (324,), units=10), upstream=(CONV_A, POOL_1))
+    swapped = side(side(21, 2, 2), 3) ** 2 * 4 * 10
+    verdict = check(question, swapped)
+    assert verdict.slip == "pool_before_conv" and verdict.points == 0
+    concepts(verdict.message, present=[r"pooling was applied to the image itself", r"before the convolution"])
+
+
+@pytest.mark.parametrize("before", [LayerSpec("separable", (10, 10, 4), kernel_size=3, filters=6),
+                                    LayerSpec("depthwise", (10, 10, 6), kernel_size=3)], ids=lambda s: s.kind)
+def test_slips_upstream_in_a_separable_or_depthwise_layer(before):
+    # the layer keeps its 10x10 size (padding assumed), or the pool is applied to its input (pool before conv)
+    o = side(10, 3)
+    assumed = check(Question("macs", LayerSpec("dense", (o * o * 6,), units=10), upstream=(before,)), 10 * 10 * 6 * 10)
+    assert assumed.slip == "padding_assumed"
+    concepts(assumed.message, present=[r"keep the input's size", r"\bpadding\b"])
+    pool = LayerSpec("maxpool", (o, o, 6), kernel_size=2)
+    question = Question("macs", LayerSpec("dense", (side(o, 2, 2) ** 2 * 6,), units=10), upstream=(before, pool))
+    assert check(question, side(side(10, 2, 2), 3) ** 2 * 6 * 10).slip == "pool_before_conv"
+
+
+def test_a_separable_ratio_with_padding_and_a_depth_multiplier():
+    # per output position: depthwise c*m*k*k, pointwise c*m*f, standard c*f*k*k (the same positions, padded or not)
+    layer = LayerSpec("separable", (10, 10, 4), kernel_size=3, filters=6, padding=1, depth_multiplier=2)
+    c, m, k, f = 4, 2, 3, 6
+    question = Question("ratio", layer)
+    assert check(question, m / f + m / k ** 2).correct
+    assert check(question, m / f).slip == "pointwise_left_out"     # the depthwise part alone
+    assert check(question, m / k ** 2).slip == "depthwise_left_out"  # the pointwise part alone
+
+
+def test_a_two_channel_convolutions_parameters_counted_for_one_channel():
+    layer = LayerSpec("conv", (8, 8, 2), kernel_size=3, filters=4)
+    assert check(Question("params", layer), 3 * 3 * 2 * 4 + 4).correct
+    verdict = check(Question("params", layer), 3 * 3 * 1 * 4 + 4)
+    assert verdict.slip == "input_depth_left_out"
+    concepts(verdict.message, present=[r"input depth was left out", r"every input channel"])
+
+
+class OwnSlips(Timed):
+    """A question of its own kind that lists its own typical wrong answers."""
+
+    def slip_candidates(self):
+        return [("time_from_macs", 0.125)]
+
+
+def test_a_question_of_its_own_kind_lists_its_own_slips():
+    from efficientnn.quiz.check import slip_candidates
+    assert slip_candidates(OwnSlips()) == [("time_from_macs", 0.125)]

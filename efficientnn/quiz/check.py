@@ -281,7 +281,7 @@ def _spatial_variants(layer: LayerSpec, per_position, out_hw):
 _POOLS = ("maxpool", "avgpool")
 
 
-def _feed(spec: LayerSpec, shape, ceil=False):
+def _feed(spec: LayerSpec, shape, ceil: bool):
     """``spec`` applied to an input of ``shape`` (a dense layer flattens a map); its output shape or None."""
     if not spec.is_spatial and len(shape) == 3:
         shape = (math.prod(shape),)
@@ -519,7 +519,7 @@ def slip_candidates(question: Question) -> list[tuple[str, object]]:
             valid = value != exact and min(value) > 0
         else:
             key = round(float(value), 9)
-            valid = not math.isclose(value, exact, rel_tol=1e-9) and value > 0
+            valid = not math.isclose(value, exact) and value > 0  # within 1e-9 (rel_tol's default)
         if valid and key not in seen:
             seen.add(key)
             out.append((slip, value))
