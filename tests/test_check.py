@@ -995,3 +995,14 @@ class OwnSlips(Timed):
 def test_a_question_of_its_own_kind_lists_its_own_slips():
     from efficientnn.quiz.check import slip_candidates
     assert slip_candidates(OwnSlips()) == [("time_from_macs", 0.125)]
+
+
+def test_each_side_shrunk_by_one_is_named_when_only_one_side_of_the_kernel_is_larger_than_two():
+    # a04's 3x2 depthwise kernel on a 7x9 input: right 5x8 (7 - 3 + 1, 9 - 2 + 1); "n - 1" per side gives 6x8
+    layer = LayerSpec("depthwise", (7, 9, 4), kernel_size=(3, 2))
+    assert (7 - 3 + 1, 9 - 2 + 1) == (5, 8)
+    verdict = check(Question("output_shape", layer), (6, 8, 4))
+    assert (verdict.correct, verdict.slip) == (False, "shrink_by_one")
+    concepts(verdict.message, present=[r"shrunk by one", r"n - k \+ 1"])
+    # a 2x2 kernel really does shrink each side by one: that answer is right, not a slip
+    assert check(Question("output_shape", LayerSpec("depthwise", (7, 9, 4), kernel_size=2)), (6, 8, 4)).correct
