@@ -1004,5 +1004,8 @@ def test_each_side_shrunk_by_one_is_named_when_only_one_side_of_the_kernel_is_la
     verdict = check(Question("output_shape", layer), (6, 8, 4))
     assert (verdict.correct, verdict.slip) == (False, "shrink_by_one")
     concepts(verdict.message, present=[r"shrunk by one", r"n - k \+ 1"])
+    # the same with the larger side second: a 2x3 kernel on 9x7, right 8x5, "n - 1" gives 8x6
+    wide = LayerSpec("depthwise", (9, 7, 4), kernel_size=(2, 3))
+    assert check(Question("output_shape", wide), (8, 6, 4)).slip == "shrink_by_one"
     # a 2x2 kernel really does shrink each side by one: that answer is right, not a slip
     assert check(Question("output_shape", LayerSpec("depthwise", (7, 9, 4), kernel_size=2)), (6, 8, 4)).correct

@@ -109,7 +109,7 @@ def _reference_filters(case, W, b, W_next):
     return keep, pruning.remove_channels(model, {"conv1": keep})
 
 
-def _filter_slips(W, b, W_next, n, expected):
+def _filter_slips(W, b, W_next, n):
     """Arrays each recognised slip would return: list of (slip, (W, b, W_next))."""
     order_l1 = np.argsort(np.abs(W).reshape(-1, W.shape[-1]).sum(0), kind="stable")
     keep_of = lambda order: np.sort(order[n:])
@@ -196,7 +196,7 @@ def check_prune_filters(fn, allow_reference: bool = False) -> None:
                                                                           cost.total_flops(small))
             continue
         shapes = ", ".join(f"{label} {np.shape(r)}" for label, r in zip(("W", "b", "W_next"), result))
-        slip = next((s for s, arrays in _filter_slips(W, b, W_next, case.n_remove, expected)
+        slip = next((s for s, arrays in _filter_slips(W, b, W_next, case.n_remove)
                      if all(a is not None for a in arrays) and not _same_arrays(arrays, expected)
                      and _same_arrays(result, arrays)), None)
         text = PRUNING_SLIP_MESSAGES[slip] if slip else (
