@@ -202,7 +202,8 @@ def changed_lines(work: Path, names: list[str]) -> dict[str, list[str]]:
         lines = text.splitlines()
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and "__mutmut_" in node.name:
-                sources[node.name] = lines[node.lineno:node.end_lineno]  # the body: the names differ
+                body = lines[node.lineno - 1:node.end_lineno]
+                sources[node.name] = [body[0].replace(node.name, "f", 1)] + body[1:]  # a default may change
     out = {}
     for short, name in wanted.items():
         orig = sources.get(short.rsplit("__mutmut_", 1)[0] + "__mutmut_orig", [])

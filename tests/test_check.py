@@ -997,7 +997,7 @@ def test_a_question_of_its_own_kind_lists_its_own_slips():
     assert slip_candidates(OwnSlips()) == [("time_from_macs", 0.125)]
 
 
-def test_each_side_shrunk_by_one_is_named_when_only_one_side_of_the_kernel_is_larger_than_two():
+def test_each_side_shrunk_by_one_is_named_for_any_kernel_not_two_wide_on_both_sides():
     # a04's 3x2 depthwise kernel on a 7x9 input: right 5x8 (7 - 3 + 1, 9 - 2 + 1); "n - 1" per side gives 6x8
     layer = LayerSpec("depthwise", (7, 9, 4), kernel_size=(3, 2))
     assert (7 - 3 + 1, 9 - 2 + 1) == (5, 8)
@@ -1007,5 +1007,8 @@ def test_each_side_shrunk_by_one_is_named_when_only_one_side_of_the_kernel_is_la
     # the same with the larger side second: a 2x3 kernel on 9x7, right 8x5, "n - 1" gives 8x6
     wide = LayerSpec("depthwise", (9, 7, 4), kernel_size=(2, 3))
     assert check(Question("output_shape", wide), (8, 6, 4)).slip == "shrink_by_one"
+    # a 2x1 kernel keeps the width: 7x9 gives 6x9, and 6x8 is each side shrunk by one
+    tall = LayerSpec("depthwise", (7, 9, 4), kernel_size=(2, 1))
+    assert check(Question("output_shape", tall), (6, 8, 4)).slip == "shrink_by_one"
     # a 2x2 kernel really does shrink each side by one: that answer is right, not a slip
     assert check(Question("output_shape", LayerSpec("depthwise", (7, 9, 4), kernel_size=2)), (6, 8, 4)).correct

@@ -246,3 +246,15 @@ def test_every_course_kind_answers_for_itself():
         Conv2D(4, 3).standard_equivalent()
     pool = MaxPool2D(2)
     assert pool.pool_size == pool.kernel_size == (2, 2)
+
+
+def test_a_bad_argument_is_named_in_its_error():
+    # the message must say which argument was wrong, in the words of the signature
+    for kwargs, word in (({"filters": 0, "kernel_size": 3}, r"\bfilters must be"),
+                         ({"filters": 4, "kernel_size": 3, "depth_multiplier": 0}, r"\bdepth_multiplier must be")):
+        with pytest.raises(ValueError, match=word):
+            SeparableConv2D(**kwargs)
+    for pool in (MaxPool2D, AvgPool2D):
+        with pytest.raises(ValueError, match=r"^stride=None needs a square pool_size; give the stride explicitly\.$"):
+            pool((2, 3))
+        assert pool((2, 3), stride=1).stride == 1

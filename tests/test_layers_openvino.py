@@ -4,6 +4,9 @@ One tiny model a kind (non-square kernels, (ph, pw) padding, strides, depth mult
 without bias), run through real OpenVINO; the node names are the ones the timing table maps back
 to layers (see :mod:`efficientnn.openvino_timing.conversion`).
 """
+import multiprocessing
+import os
+
 import numpy as np
 import pytest
 
@@ -12,6 +15,20 @@ from efficientnn.layers import AvgPool2D, Conv2D, Dense, DepthwiseConv2D, Flatte
 from efficientnn.models import Sequential
 
 pytest.importorskip("openvino", reason="openvino is not installed")
+
+
+def _openvino_forward(model, x):
+    """OpenVINO's output for ``x``; under mutation testing, computed in a fresh process.
+
+    mutmut forks one child per mutant from a process that has already run OpenVINO, and
+    OpenVINO's thread pool does not survive a fork: the child hangs until mutmut's timeout,
+    which mutmut counts as a kill whatever the mutant did. A spawned process starts a pool of
+    its own and, with the same MUTANT_UNDER_TEST in its environment, runs the same mutant.
+    """
+    if not os.environ.get("MUTANT_UNDER_TEST"):
+        return ovt.openvino_forward(model, x)
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(ovt.openvino_forward, (model, x))
 
 # name -> (layers, input shape, node names the graph must hold)
 MODELS = {
@@ -41,7 +58,7 @@ def test_openvino_nodes_compute_the_numpy_forward(name):
         if "b" in layer.params:
             layer.params["b"] = rng.standard_normal(layer.params["b"].shape).astype(np.float32)
     x = rng.standard_normal((2,) + shape).astype(np.float32)
-    got = ovt.openvino_forward(model, x)
+    got = _openvino_forward(model, x)
     want = model.forward(x)
     assert got.shape == want.shape
     assert np.max(np.abs(got - want)) < 1e-4

@@ -258,7 +258,7 @@ def _spatial_variants(layer: LayerSpec, per_position, out_hw):
         for extra in (0, 1):
             if h - c + extra > 0 and w - c + extra > 0:
                 out.append(("depth_subtracted", per_position(h - c + extra, w - c + extra)))
-    if conv_like and s == 1 and (kh > 2 or kw > 2):  # (k <= 2 on both sides: n - 1 is the right side)
+    if conv_like and s == 1:  # for a 2-wide kernel n - 1 is right: slip_candidates drops it then
         out.append(("shrink_by_one", per_position(h + 2 * ph - 1, w + 2 * pw - 1)))
     if s != 1:
         hw = _try(lambda: layer.replace(stride=1).output_shape()[:2])
