@@ -258,3 +258,78 @@ def test_a_bad_argument_is_named_in_its_error():
         with pytest.raises(ValueError, match=r"^stride=None needs a square pool_size; give the stride explicitly\.$"):
             pool((2, 3))
         assert pool((2, 3), stride=1).stride == 1
+
+
+# --------------------------------------------------------------------------- paths that must agree
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_training_forward_computes_what_the_inference_forward_does(kind):
+    # built() gives nonzero biases: a training path that dropped the bias would differ
+    for seed in range(3):
+        layer, shape, rng = built(kind, seed)
+        x = rng.standard_normal((2,) + tuple(shape)).astype(np.float32)
+        np.testing.assert_allclose(layer.forward(x, training=True), layer.forward(x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_inference_forward_keeps_nothing_for_backward(kind):
+    layer, shape, rng = built(kind, 0)
+    x = rng.standard_normal((2,) + tuple(shape)).astype(np.float32)
+    y = layer.forward(x, training=True)
+    layer.forward(x)  # the default is inference: what the training pass kept is dropped
+    with pytest.raises(ValueError, match=r"call forward\(x, training=True\) before backward"):
+        layer.backward(np.ones_like(y))
+
+
+def test_relu_passes_no_gradient_at_exactly_zero():
+    # pruned filters give exact zeros; ReLU's derivative there is taken as 0 (x > 0)
+    relu = ReLU()
+    relu.build((3,))
+    relu.forward(np.array([[-1.0, 0.0, 2.0]], np.float32), training=True)
+    assert relu.backward(np.ones((1, 3), np.float32)).tolist() == [[0.0, 0.0, 1.0]]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_parameters_are_built_float32_and_naive_outputs_are_float32(kind):
+    from layer_configs import random_layer
+
+    layer, shape = random_layer(kind, np.random.default_rng(3))
+    layer.build(shape)
+    assert {name: str(p.dtype) for name, p in layer.params.items()} == {name: "float32" for name in layer.params}
+    x = np.random.default_rng(4).standard_normal((1,) + tuple(shape)).astype(np.float32)
+    assert layer.forward_naive(x).dtype == np.float32
+
+
+@pytest.mark.parametrize("make, shape", [(lambda: Conv2D(2, 3), (5, 5, 1)), (lambda: DepthwiseConv2D(3), (5, 5, 2))])
+def test_the_output_dtype_follows_both_the_input_and_the_weights(make, shape):
+    layer = make()
+    layer.build(shape)
+    x32 = np.ones((1,) + shape, np.float32)
+    for training in (False, True):
+        assert layer.forward(x32, training=training).dtype == np.float32
+        assert layer.forward(x32.astype(np.float64), training=training).dtype == np.float64
+    layer.params = {k: v.astype(np.float64) for k, v in layer.params.items()}
+    for training in (False, True):
+        assert layer.forward(x32, training=training).dtype == np.float64
+
+
+def test_a_wrong_input_shape_names_an_unnamed_layer_by_its_kind():
+    conv = Conv2D(2, 3)
+    conv.build((5, 5, 1))
+    with pytest.raises(ValueError, match=r"^layer conv expects input of shape \(N, 5, 5, 1\)"):
+        conv.forward(np.ones((1, 5, 5, 2), np.float32))
+
+
+def test_build_uses_the_random_generator_it_is_given():
+    weights = []
+    for seed in (1, 2):
+        conv = Conv2D(2, 3)
+        conv.build((5, 5, 1), np.random.default_rng(seed))
+        weights.append(conv.params["W"])
+    assert not np.array_equal(*weights)
+
+
+def test_windows_default_to_stride_one_and_no_padding():
+    x = np.arange(2 * 4 * 5 * 3, dtype=np.float32).reshape(2, 4, 5, 3)
+    assert np.array_equal(im2col(x, (2, 3)), im2col(x, (2, 3), 1, (0, 0)))
+    cols = im2col(x, (2, 3))
+    assert np.array_equal(col2im(cols, x.shape), col2im(cols, x.shape, 1, (0, 0)))
