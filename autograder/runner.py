@@ -60,10 +60,8 @@ def kill_job(mark: str) -> None:
     psutil.wait_procs(procs, timeout=5)
 
 
-#: What every worker imports, imported once by the fork server.
-PRELOAD = ["autograder.worker", "autograder.preprocessors", "autograder.audit", "autograder.structure",
-           "autograder.gradebook", "nbgrader.converters", "nbgrader.coursedir", "nbgrader.utils", "nbgrader.api",
-           "nbconvert.exporters.html", "IPython.core.inputtransformer2", "efficientnn.quiz", "autograder.preload"]
+#: What every worker imports, imported once by the fork server (the list is in that module).
+PRELOAD = ["autograder.preload"]
 _server = {"context": None}
 _server_lock = threading.Lock()
 
