@@ -122,7 +122,8 @@ def test_bad_layer_arguments_explain_themselves(make, shape, message):
 def test_wrong_input_shape_is_named():
     conv = Conv2D(2, 3)
     conv.build((8, 8, 1))
-    with pytest.raises(ValueError, match=r"expects input of shape \(N, 8, 8, 1\), got \(2, 8, 8, 3\)"):
+    # an unnamed layer is named by its kind
+    with pytest.raises(ValueError, match=r"^layer conv expects input of shape \(N, 8, 8, 1\), got \(2, 8, 8, 3\)"):
         conv.forward(np.zeros((2, 8, 8, 3), np.float32))
 
 
@@ -310,13 +311,6 @@ def test_the_output_dtype_follows_both_the_input_and_the_weights(make, shape):
     layer.params = {k: v.astype(np.float64) for k, v in layer.params.items()}
     for training in (False, True):
         assert layer.forward(x32, training=training).dtype == np.float64
-
-
-def test_a_wrong_input_shape_names_an_unnamed_layer_by_its_kind():
-    conv = Conv2D(2, 3)
-    conv.build((5, 5, 1))
-    with pytest.raises(ValueError, match=r"^layer conv expects input of shape \(N, 5, 5, 1\)"):
-        conv.forward(np.ones((1, 5, 5, 2), np.float32))
 
 
 def test_build_uses_the_random_generator_it_is_given():
